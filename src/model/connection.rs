@@ -1,0 +1,117 @@
+//! A TCP connection as reassembly saw it, with the statistics a report needs.
+
+use super::Timestamp;
+use std::net::SocketAddr;
+
+/// Connection number, in the order connections were first seen (1-based).
+pub type ConnId = u64;
+
+/// How the client and server roles were decided.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RoleSource {
+    /// From the SYN / SYN-ACK handshake.
+    Handshake,
+    /// The capture started mid-connection: decided from ports and payload (see reassembly).
+    Heuristic,
+}
+
+/// How the connection ended, as far as the capture tells.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// FIN seen in both directions.
+    Fin,
+    /// A RST was seen.
+    Rst,
+    /// No packet for longer than the idle timeout (in capture time).
+    Idle,
+    /// A new SYN reused the 4-tuple.
+    Reused,
+    /// Still open when the capture ended (or one FIN only).
+    CaptureEnd,
+    /// Dropped to keep memory bounded (flow table full).
+    Evicted,
+}
+
+impl EndReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Fin => "fin",
+            EndReason::Rst => "rst",
+            EndReason::Idle => "idle",
+            EndReason::Reused => "reused",
+            EndReason::CaptureEnd => "open",
+            EndReason::Evicted => "evicted",
+        }
+    }
+}
+
+/// Per-direction counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirStats {
+    pub packets: u64,
+    /// Bytes on the wire (IP length) in this direction.
+    pub bytes: u64,
+    /// Payload bytes delivered in order to the application layer.
+    pub payload: u64,
+    pub retransmissions: u64,
+    pub out_of_order: u64,
+    pub zero_windows: u64,
+    /// Sequence space the capture never saw (lost, or cut by snaplen).
+    pub gap_bytes: u64,
+    pub fin: Option<Timestamp>,
+}
+
+/// Connection-level statistics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnStats {
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub syn: Option<Timestamp>,
+    pub syn_ack: Option<Timestamp>,
+    /// Client's ACK that completed the handshake.
+    pub ack: Option<Timestamp>,
+    pub first_data: Option<Timestamp>,
+    pub rst: Option<Timestamp>,
+    /// [to server, to client].
+    pub dir: [DirStats; 2],
+}
+
+impl ConnStats {
+    /// Handshake round trip as seen at the capture point: SYN to the ACK of the SYN-ACK.
+    pub fn handshake_rtt(&self) -> Option<i64> {
+        Some(self.ack?.since(self.syn?))
+    }
+}
+
+/// What the application layer found on the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AppInfo {
+    #[default]
+    Unknown,
+    Http {
+        exchanges: u32,
+    },
+    /// TLS: SNI and ALPN from the ClientHello (Istio mTLS legs name the service in the SNI).
+    Tls {
+        sni: Option<String>,
+        alpn: Vec<String>,
+    },
+    /// HTTP that switched protocols (101 Upgrade or CONNECT): parsing stopped there.
+    Upgraded {
+        exchanges: u32,
+    },
+}
+
+/// A finished connection summary, emitted when the connection ends or the capture does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub roles: RoleSource,
+    pub stats: ConnStats,
+    pub end: EndReason,
+    pub app: AppInfo,
+    /// Capture interface of the first packet, when known.
+    pub interface: Option<u32>,
+}

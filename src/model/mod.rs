@@ -1,0 +1,16 @@
+//! Plain data shared by every layer: time, frames, segments, connections, exchanges.
+//!
+//! This module imports nothing else of the crate. Layers exchange these values; each layer
+//! keeps its own working state private.
+
+mod connection;
+mod exchange;
+mod frame;
+mod segment;
+mod time;
+
+pub use connection::{AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource};
+pub use exchange::{Exchange, Header, Message, Request, Response};
+pub use frame::Frame;
+pub use segment::{Dir, LinkMeta, Segment, TcpFlags};
+pub use time::Timestamp;
