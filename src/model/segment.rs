@@ -50,6 +50,9 @@ pub struct Segment<'a> {
     pub tsopt: Option<(u32, u32)>,
     /// The payload bytes present in the capture.
     pub payload: &'a [u8],
+    /// Length of the IP packet as its header announced it (IPv4 total length, IPv6 40 +
+    /// payload length): what the sender put on the wire, whatever the capture kept.
+    pub ip_len: u32,
     /// Payload bytes the IP header announced but the capture did not keep (snaplen).
     /// They follow `payload` in sequence space and count as missing, never as data.
     pub missing: u32,
