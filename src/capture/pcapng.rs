@@ -1,0 +1,453 @@
+//! The pcapng file format (draft-ietf-opsawg-pcapng): a sequence of blocks, each
+//! `type, total length, body, total length`, in sections that each start with a Section Header
+//! Block (SHB) giving the byte order and resetting the interface list.
+//!
+//! Reads Interface Description Blocks (name, description, tsresol, tsoffset, fcslen), Enhanced
+//! Packet Blocks, Simple Packet Blocks and the obsolete Packet Block; every other block (name
+//! resolution, statistics, decryption secrets, custom, unknown) is checked for a sane length
+//! and skipped. Both length copies are compared and lengths must be multiples of 4 (section
+//! 3.1). The section length field is not used (it may be -1), so nothing here seeks.
+
+use super::endian::Endian;
+use super::error::{At, BlockFault, ErrorKind, Hex};
+use super::file::Packet;
+use super::info::InterfaceInfo;
+use super::input::{Input, MAX_RECORD};
+use crate::model::Timestamp;
+
+/// Block types (section 11.1 of the draft; Appendix for the obsolete Packet Block).
+pub const SHB: u32 = 0x0A0D_0D0A;
+const IDB: u32 = 0x0000_0001;
+const PB: u32 = 0x0000_0002;
+const SPB: u32 = 0x0000_0003;
+const EPB: u32 = 0x0000_0006;
+/// Section Header Block byte-order magic.
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+
+const BLOCK_HEADER_LEN: usize = 8;
+const BLOCK_TRAILER_LEN: usize = 4;
+const MIN_BLOCK_LEN: usize = BLOCK_HEADER_LEN + BLOCK_TRAILER_LEN;
+/// Offset of the byte-order magic in an SHB (from the block start).
+const SHB_OFF_MAGIC: usize = 8;
+/// Body offsets.
+const SHB_OFF_MAJOR: usize = 4;
+const SHB_OFF_MINOR: usize = 6;
+const SHB_FIXED: usize = 16;
+const IDB_OFF_LINKTYPE: usize = 0;
+const IDB_OFF_SNAPLEN: usize = 4;
+const IDB_FIXED: usize = 8;
+const EPB_OFF_INTERFACE: usize = 0;
+const EPB_OFF_TS_HIGH: usize = 4;
+const EPB_OFF_TS_LOW: usize = 8;
+const EPB_OFF_CAPLEN: usize = 12;
+const EPB_OFF_LEN: usize = 16;
+const EPB_FIXED: usize = 20;
+const PB_OFF_INTERFACE: usize = 0;
+const PB_FIXED: usize = 20;
+const SPB_OFF_LEN: usize = 0;
+const SPB_FIXED: usize = 4;
+
+/// IDB option codes (section 4.2).
+const OPT_ENDOFOPT: u16 = 0;
+const IF_NAME: u16 = 2;
+const IF_DESCRIPTION: u16 = 3;
+const IF_TSRESOL: u16 = 9;
+const IF_FCSLEN: u16 = 13;
+const IF_TSOFFSET: u16 = 14;
+/// Default if_tsresol: microseconds.
+const DEFAULT_TSRESOL: u8 = 6;
+
+/// Interfaces one file may declare (each costs an [`InterfaceInfo`]); beyond this the file is
+/// treated as damaged so memory stays bounded.
+pub const MAX_INTERFACES: usize = 1 << 16;
+
+/// How to turn a raw timestamp into nanoseconds: precomputed from if_tsresol.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Units {
+    /// 10^-n, n <= 9: multiply.
+    Mul(u64),
+    /// 10^-n, n > 9: divide (rounds down, as model::Timestamp documents).
+    Div(u128),
+    /// 2^-n: `raw * 1e9 >> n`.
+    Pow2(u32),
+}
+
+impl Units {
+    fn from_tsresol(resol: u8) -> Units {
+        let n = u32::from(resol & 0x7f);
+        if resol & 0x80 != 0 {
+            Units::Pow2(n)
+        } else if n <= 9 {
+            Units::Mul(10u64.pow(9 - n))
+        } else {
+            // Beyond 10^38 (u128) every u64 timestamp is 0 ns anyway.
+            Units::Div(10u128.checked_pow(n - 9).unwrap_or(u128::MAX))
+        }
+    }
+
+    #[inline]
+    fn nanos(self, raw: u64) -> i64 {
+        let ns: u128 = match self {
+            Units::Mul(m) => u128::from(raw) * u128::from(m),
+            Units::Div(d) => u128::from(raw) / d,
+            Units::Pow2(n) => (u128::from(raw) * 1_000_000_000) >> n.min(127),
+        };
+        i64::try_from(ns).unwrap_or(i64::MAX)
+    }
+}
+
+/// One interface of the current section.
+#[derive(Copy, Clone, Debug)]
+struct SectionIface {
+    /// Index in the file's interface list.
+    local: u32,
+    snaplen: u32,
+    units: Units,
+    offset_ns: i64,
+}
+
+/// Reading state of one pcapng file.
+pub(crate) struct Pcapng {
+    endian: Endian,
+    section: u32,
+    started: bool,
+    ifaces: Vec<SectionIface>,
+    /// Timestamp of the previous packet: Simple Packet Blocks have none and get this one.
+    last_ts: Timestamp,
+    file: usize,
+}
+
+enum Step {
+    Packet(Packet),
+    Skipped,
+    End,
+}
+
+impl Pcapng {
+    /// Reads the first Section Header Block (the caller saw its magic).
+    pub fn open(
+        input: &mut Input,
+        file: usize,
+        out: &mut Vec<InterfaceInfo>,
+    ) -> Result<Pcapng, At> {
+        let mut p = Pcapng {
+            endian: Endian::Little,
+            section: 0,
+            started: false,
+            ifaces: Vec::new(),
+            last_ts: Timestamp::default(),
+            file,
+        };
+        p.step(input, out)?;
+        Ok(p)
+    }
+
+    /// The next packet, or `None` at a clean end of file.
+    pub fn next(
+        &mut self,
+        input: &mut Input,
+        out: &mut Vec<InterfaceInfo>,
+    ) -> Result<Option<Packet>, At> {
+        loop {
+            match self.step(input, out)? {
+                Step::Packet(p) => return Ok(Some(p)),
+                Step::Skipped => {}
+                Step::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads one block.
+    fn step(&mut self, input: &mut Input, out: &mut Vec<InterfaceInfo>) -> Result<Step, At> {
+        let offset = input.offset();
+        let have = input.ensure(MIN_BLOCK_LEN)?;
+        if have == 0 {
+            return Ok(Step::End);
+        }
+        if have < MIN_BLOCK_LEN {
+            return Err(cut(offset, "a pcapng block header", MIN_BLOCK_LEN, have));
+        }
+        let head = input.avail();
+        let mut e = self.endian;
+        let is_shb = Endian::Little.u32(head, 0) == SHB;
+        if is_shb {
+            e = match Endian::Little.u32(head, SHB_OFF_MAGIC) {
+                BYTE_ORDER_MAGIC => Endian::Little,
+                m if m == BYTE_ORDER_MAGIC.swap_bytes() => Endian::Big,
+                _ => {
+                    let found = Hex(head
+                        .get(SHB_OFF_MAGIC..SHB_OFF_MAGIC + 4)
+                        .unwrap_or_default()
+                        .to_vec());
+                    return Err(block_err(offset, BlockFault::ByteOrderMagic { found }));
+                }
+            };
+        }
+        let block_type = e.u32(head, 0);
+        let length = e.u32(head, 4);
+        let len = length as usize;
+        if len < MIN_BLOCK_LEN || len % 4 != 0 {
+            return Err(block_err(
+                offset,
+                BlockFault::BadLength { block_type, length },
+            ));
+        }
+        if len > MAX_RECORD {
+            let limit = MAX_RECORD;
+            return Err(block_err(
+                offset,
+                BlockFault::TooLong {
+                    block_type,
+                    length,
+                    limit,
+                },
+            ));
+        }
+        let have = input.ensure(len)?;
+        if have < len {
+            return Err(cut(offset, "a pcapng block", len, have));
+        }
+        let block = input.avail().get(..len).unwrap_or_default();
+        let trailer = e.u32(block, len - BLOCK_TRAILER_LEN);
+        if trailer != length {
+            return Err(block_err(
+                offset,
+                BlockFault::TrailerMismatch {
+                    block_type,
+                    length,
+                    trailer,
+                },
+            ));
+        }
+        let body = block
+            .get(BLOCK_HEADER_LEN..len - BLOCK_TRAILER_LEN)
+            .unwrap_or_default();
+        let short = |need: usize| {
+            let (need, have) = (need as u64, body.len() as u64);
+            block_err(
+                offset,
+                BlockFault::BodyTooShort {
+                    block_type,
+                    need,
+                    have,
+                },
+            )
+        };
+        let data_at = input.pos() + BLOCK_HEADER_LEN;
+        let step = match block_type {
+            SHB => {
+                if body.len() < SHB_FIXED {
+                    return Err(short(SHB_FIXED));
+                }
+                let (major, minor) = (e.u16(body, SHB_OFF_MAJOR), e.u16(body, SHB_OFF_MINOR));
+                if major != 1 {
+                    return Err(At::new(offset, ErrorKind::PcapngVersion { major, minor }));
+                }
+                self.endian = e;
+                if self.started {
+                    self.section += 1;
+                }
+                self.started = true;
+                self.ifaces.clear();
+                Step::Skipped
+            }
+            IDB => {
+                if body.len() < IDB_FIXED {
+                    return Err(short(IDB_FIXED));
+                }
+                if out.len() >= MAX_INTERFACES {
+                    return Err(At::new(
+                        offset,
+                        ErrorKind::TooManyInterfaces {
+                            limit: MAX_INTERFACES,
+                        },
+                    ));
+                }
+                let (info, units) = parse_idb(body, e, self.file, self.section);
+                self.ifaces.push(SectionIface {
+                    local: out.len() as u32,
+                    snaplen: info.snaplen,
+                    units,
+                    offset_ns: info.tsoffset.saturating_mul(1_000_000_000),
+                });
+                out.push(info);
+                Step::Skipped
+            }
+            EPB | PB => {
+                let fixed = if block_type == EPB {
+                    EPB_FIXED
+                } else {
+                    PB_FIXED
+                };
+                if body.len() < fixed {
+                    return Err(short(fixed));
+                }
+                let id = if block_type == EPB {
+                    e.u32(body, EPB_OFF_INTERFACE)
+                } else {
+                    u32::from(e.u16(body, PB_OFF_INTERFACE))
+                };
+                let caplen = e.u32(body, EPB_OFF_CAPLEN);
+                if caplen as usize > body.len() - fixed {
+                    return Err(short(fixed + caplen as usize));
+                }
+                let iface = *self.iface(id, offset)?;
+                let raw = u64::from(e.u32(body, EPB_OFF_TS_HIGH)) << 32
+                    | u64::from(e.u32(body, EPB_OFF_TS_LOW));
+                let ts =
+                    Timestamp::from_nanos(iface.units.nanos(raw).saturating_add(iface.offset_ns));
+                self.last_ts = ts;
+                Step::Packet(Packet {
+                    ts,
+                    interface: iface.local,
+                    at: data_at + fixed,
+                    len: caplen,
+                    orig_len: e.u32(body, EPB_OFF_LEN).max(caplen),
+                })
+            }
+            SPB => {
+                if body.len() < SPB_FIXED {
+                    return Err(short(SPB_FIXED));
+                }
+                let iface = *self.iface(0, offset)?;
+                let orig_len = e.u32(body, SPB_OFF_LEN);
+                // Section 4.4: captured length = min(original length, snaplen), the block
+                // body (padded) bounding it.
+                let mut caplen = orig_len.min((body.len() - SPB_FIXED) as u32);
+                if iface.snaplen != 0 {
+                    caplen = caplen.min(iface.snaplen);
+                }
+                Step::Packet(Packet {
+                    ts: self.last_ts,
+                    interface: iface.local,
+                    at: data_at + SPB_FIXED,
+                    len: caplen,
+                    orig_len,
+                })
+            }
+            _ => Step::Skipped,
+        };
+        input.consume(len);
+        Ok(step)
+    }
+
+    fn iface(&self, id: u32, offset: u64) -> Result<&SectionIface, At> {
+        self.ifaces.get(id as usize).ok_or(At::new(
+            offset,
+            ErrorKind::NoInterface {
+                id,
+                count: self.ifaces.len(),
+            },
+        ))
+    }
+}
+
+/// Parses an IDB body (at least [`IDB_FIXED`] bytes). Malformed options end the option list
+/// (the interface is still usable).
+fn parse_idb(body: &[u8], e: Endian, file: usize, section: u32) -> (InterfaceInfo, Units) {
+    let mut info = InterfaceInfo {
+        file,
+        name: None,
+        description: None,
+        link_type: u32::from(e.u16(body, IDB_OFF_LINKTYPE)),
+        snaplen: e.u32(body, IDB_OFF_SNAPLEN),
+        tsresol: DEFAULT_TSRESOL,
+        tsoffset: 0,
+        fcs_bits: None,
+        section,
+    };
+    for (code, value) in Options::new(body.get(IDB_FIXED..).unwrap_or_default(), e) {
+        match code {
+            IF_NAME => info.name = Some(text(value)),
+            IF_DESCRIPTION => info.description = Some(text(value)),
+            IF_TSRESOL => info.tsresol = value.first().copied().unwrap_or(DEFAULT_TSRESOL),
+            IF_TSOFFSET if value.len() == 8 => info.tsoffset = e.u64(value, 0) as i64,
+            IF_FCSLEN => info.fcs_bits = value.first().copied(),
+            _ => {}
+        }
+    }
+    let units = Units::from_tsresol(info.tsresol);
+    (info, units)
+}
+
+/// An option string: UTF-8 per the draft, trailing NULs (some writers add them) dropped.
+fn text(value: &[u8]) -> String {
+    let end = value.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    String::from_utf8_lossy(value.get(..end).unwrap_or_default()).into_owned()
+}
+
+/// Options (section 3.5): code u16, length u16, value padded to 32 bits; ends at opt_endofopt
+/// or at the first option that does not fit.
+struct Options<'a> {
+    rest: &'a [u8],
+    e: Endian,
+}
+
+impl<'a> Options<'a> {
+    fn new(rest: &'a [u8], e: Endian) -> Self {
+        Options { rest, e }
+    }
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let code = self.e.u16(self.rest, 0);
+        let len = usize::from(self.e.u16(self.rest, 2));
+        if self.rest.len() < 4 || code == OPT_ENDOFOPT {
+            return None;
+        }
+        let value = self.rest.get(4..4 + len)?;
+        let padded = 4 + len.div_ceil(4) * 4;
+        self.rest = self.rest.get(padded..).unwrap_or_default();
+        Some((code, value))
+    }
+}
+
+fn cut(offset: u64, what: &'static str, need: usize, have: usize) -> At {
+    At::new(
+        offset,
+        ErrorKind::CutShort {
+            what,
+            need: need as u64,
+            have: have as u64,
+        },
+    )
+}
+
+fn block_err(offset: u64, fault: BlockFault) -> At {
+    At::new(offset, ErrorKind::Block(fault))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsresol_conversions() {
+        assert_eq!(Units::from_tsresol(6).nanos(1_500_000), 1_500_000_000);
+        assert_eq!(Units::from_tsresol(9).nanos(42), 42);
+        // Picoseconds round down.
+        assert_eq!(Units::from_tsresol(12).nanos(1_999), 1);
+        // 2^-10 seconds: 1024 units = 1 s.
+        assert_eq!(Units::from_tsresol(0x80 | 10).nanos(1024), 1_000_000_000);
+        assert_eq!(Units::from_tsresol(0x80 | 30).nanos(1), 0);
+        // Absurd resolutions never panic.
+        assert_eq!(Units::from_tsresol(127).nanos(u64::MAX), 0);
+        assert_eq!(Units::from_tsresol(0xff).nanos(u64::MAX), 0);
+        assert_eq!(Units::from_tsresol(0).nanos(u64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn options_stop_at_end_or_overrun() {
+        let e = Endian::Little;
+        let b = [
+            2, 0, 3, 0, b'e', b't', b'h', 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let got: Vec<_> = Options::new(&b, e).collect();
+        assert_eq!(got, vec![(2, &b"eth"[..]), (9, &[9u8][..])]);
+        let overrun = [2, 0, 200, 0, b'x'];
+        assert_eq!(Options::new(&overrun, e).count(), 0);
+    }
+}
