@@ -160,6 +160,11 @@ pub struct Got {
 
 /// Reads a whole input: the frames, then the error that ended it, if any.
 pub fn read_all(mut r: FileReader) -> (Vec<Got>, Option<CaptureError>) {
+    drain(&mut r)
+}
+
+/// Like [`read_all`], keeping the reader (for its interfaces and summary).
+pub fn drain(r: &mut FileReader) -> (Vec<Got>, Option<CaptureError>) {
     let mut got = Vec::new();
     loop {
         match r.next_frame() {
