@@ -31,6 +31,8 @@ mod build;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_bench;
+#[cfg(test)]
 mod tests_fixtures;
 #[cfg(test)]
 mod tests_prop;
