@@ -15,14 +15,15 @@
 //! known when the inputs are opened, in input order (pcap: one per file), then each pcapng
 //! Interface Description Block as the merge reaches it.
 //!
-//! Modules: `input` (buffer, refill, gzip), `pcap`, `pcapng` (the formats), `file` (one
-//! input), `info` (what is reported), `error`, `endian`.
+//! Modules: `input` (buffer, refill, gzip), `pcap`, `pcapng`, `interface` (the formats),
+//! `file` (one input), `info` (what is reported), `error`, `endian`.
 
 mod endian;
 mod error;
 mod file;
 mod info;
 mod input;
+mod interface;
 mod pcap;
 mod pcapng;
 
@@ -34,6 +35,8 @@ mod tests;
 mod tests_bench;
 #[cfg(test)]
 mod tests_fixtures;
+#[cfg(test)]
+mod tests_pcap;
 #[cfg(test)]
 mod tests_prop;
 

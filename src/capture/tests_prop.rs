@@ -116,3 +116,32 @@ proptest! {
         }
     }
 }
+
+/// A pipe that hands out at most `chunk` bytes per read, to hit every refill boundary.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    chunk: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+proptest! {
+    #[test]
+    fn short_reads_give_the_same_frames(chunk in 1usize..64, ng in any::<bool>()) {
+        let bytes = if ng { valid_pcapng() } else { valid_pcap() };
+        let want = read_all(open(bytes.clone()).unwrap());
+        let pipe = Trickle { data: bytes, at: 0, chunk };
+        let r = super::FileReader::from_reader("-".into(), 0, Box::new(pipe), None).unwrap();
+        let got = read_all(r);
+        prop_assert_eq!(got.0, want.0);
+        prop_assert!(got.1.is_none());
+    }
+}
