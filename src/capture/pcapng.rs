@@ -2,7 +2,7 @@
 //! `type, total length, body, total length`, in sections that each start with a Section Header
 //! Block (SHB) giving the byte order and resetting the interface list.
 //!
-//! Reads Interface Description Blocks (name, description, tsresol, tsoffset, fcslen), Enhanced
+//! Reads Interface Description Blocks (contents parsed in `interface`), Enhanced
 //! Packet Blocks, Simple Packet Blocks and the obsolete Packet Block; every other block (name
 //! resolution, statistics, decryption secrets, custom, unknown) is checked for a sane length
 //! and skipped. Both length copies are compared and lengths must be multiples of 4 (section
