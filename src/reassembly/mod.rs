@@ -22,6 +22,7 @@
 
 mod closed;
 mod conn;
+mod ooo;
 mod roles;
 mod stream;
 mod table;

@@ -17,7 +17,8 @@
 //! independent of junk sent later. A retransmission carrying different bytes is counted like
 //! any retransmission; its bytes are not compared (that would be a per-byte scan).
 
-use std::collections::VecDeque;
+use super::ooo::OooBuffer;
+pub(crate) use super::ooo::Pool;
 
 /// The largest window TCP can announce (RFC 7323 section 2.3: scale 14, 2^30 bytes). A segment
 /// or ACK further than this ahead of the next expected byte is not part of this stream.
@@ -34,38 +35,6 @@ pub(crate) trait Sink {
     fn data(&mut self, bytes: &[u8]);
     fn gap(&mut self, len: u64);
     fn end(&mut self);
-}
-
-/// Out-of-order memory limits and the counters they feed, shared by every stream.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Pool {
-    pub dir_bytes: usize,
-    pub dir_segments: usize,
-    pub total_bytes: usize,
-    /// Bytes held by all streams now.
-    pub used: usize,
-    /// Times a limit forced a stream to skip ahead.
-    pub overflows: u64,
-    /// Sequence space given up as gaps because of those skips.
-    pub overflow_gap_bytes: u64,
-    /// Segments further ahead than [`MAX_WINDOW`], ignored.
-    pub out_of_window: u64,
-}
-
-/// A copy of bytes that arrived ahead of `next`: `data`, then `missing` bytes the capture cut.
-#[derive(Debug)]
-struct Held {
-    seq: u32,
-    data: Vec<u8>,
-    missing: u32,
-}
-
-impl Held {
-    fn end(&self) -> u32 {
-        self.seq
-            .wrapping_add(self.data.len() as u32)
-            .wrapping_add(self.missing)
-    }
 }
 
 /// What a segment was to the stream, for the statistics.
@@ -91,8 +60,7 @@ pub(crate) struct Stream {
     /// Sequence number of the FIN, once seen (the first FIN wins).
     fin_at: Option<u32>,
     ended: bool,
-    held: VecDeque<Held>,
-    held_bytes: usize,
+    held: OooBuffer,
 }
 
 impl Stream {
@@ -218,34 +186,12 @@ impl Stream {
     }
 
     fn release(&mut self, pool: &mut Pool) {
-        pool.used = pool.used.saturating_sub(self.held_bytes);
-        self.held_bytes = 0;
-        self.held.clear();
+        self.held.clear(pool);
     }
 
     fn set_fin(&mut self, fin: u32, pool: &mut Pool) {
         self.fin_at = Some(fin);
-        // Bytes held beyond the FIN can never be delivered: drop them.
-        while let Some(h) = self.held.back_mut() {
-            if seq_diff(h.seq, fin) >= 0 {
-                let gone = h.data.len();
-                self.held.pop_back();
-                self.held_bytes -= gone;
-                pool.used = pool.used.saturating_sub(gone);
-            } else {
-                let keep = fin.wrapping_sub(h.seq) as usize;
-                if keep < h.data.len() {
-                    let gone = h.data.len() - keep;
-                    h.data.truncate(keep);
-                    h.missing = 0;
-                    self.held_bytes -= gone;
-                    pool.used = pool.used.saturating_sub(gone);
-                } else {
-                    h.missing = h.missing.min((keep - h.data.len()) as u32);
-                }
-                break;
-            }
-        }
+        self.held.truncate_at(fin, pool);
     }
 
     fn check_fin(&mut self, sink: &mut impl Sink) {
@@ -287,11 +233,9 @@ impl Stream {
             if seq_diff(h.seq, self.next) > 0 {
                 break;
             }
-            let Some(h) = self.held.pop_front() else {
+            let Some(h) = self.held.pop_front(pool) else {
                 break;
             };
-            self.held_bytes -= h.data.len();
-            pool.used = pool.used.saturating_sub(h.data.len());
             let end = h.end();
             if seq_diff(end, self.next) > 0 {
                 emit(h.seq, &h.data, self.next, end, sink);
@@ -346,73 +290,22 @@ impl Stream {
                 self.deliver(seq, payload, end, pool, sink);
                 return true;
             }
-            let (pieces, bytes) = self.uncovered(seq, payload.len(), end, None);
+            let next = self.next;
+            let (pieces, bytes) = self
+                .held
+                .uncovered(next, seq, end, payload.len(), None, pool);
             if pieces == 0 {
                 return false;
             }
-            let fits = self.held.len() + pieces <= pool.dir_segments
-                && self.held_bytes + bytes <= pool.dir_bytes
-                && pool.used + bytes <= pool.total_bytes;
-            if fits {
-                self.uncovered(seq, payload.len(), end, Some(payload));
-                self.held_bytes += bytes;
-                pool.used += bytes;
+            if self.held.fits(pieces, bytes, pool) {
+                self.held
+                    .uncovered(next, seq, end, payload.len(), Some(payload), pool);
                 return true;
             }
             pool.overflows += 1;
             let target = self.held.front().map_or(seq, |h| h.seq);
             pool.overflow_gap_bytes += self.skip_to(target, pool, sink);
         }
-    }
-
-    /// Walks the parts of `[seq, end)` no held copy covers: counts them (pieces, data bytes),
-    /// and inserts copies of them when `payload` is given.
-    fn uncovered(
-        &mut self,
-        seq: u32,
-        len: usize,
-        end: u32,
-        payload: Option<&[u8]>,
-    ) -> (usize, usize) {
-        let base = self.next;
-        let rel = |x: u32| x.wrapping_sub(base);
-        let (start, stop) = (rel(seq), rel(end));
-        let data_end = start.saturating_add(len as u32).min(stop);
-        let (mut pieces, mut bytes) = (0, 0);
-        let mut cursor = start;
-        let mut i = 0;
-        let mut add = |held: &mut VecDeque<Held>, i: usize, a: u32, b: u32| {
-            pieces += 1;
-            bytes += data_end.min(b).saturating_sub(a) as usize;
-            if let Some(p) = payload {
-                held.insert(i, piece(seq, p, base.wrapping_add(a), base.wrapping_add(b)));
-            }
-        };
-        while i < self.held.len() && cursor < stop {
-            let (hs, he) = match self.held.get(i) {
-                Some(h) => (rel(h.seq), rel(h.end())),
-                None => break,
-            };
-            if he <= cursor {
-                i += 1;
-                continue;
-            }
-            if hs >= stop {
-                break;
-            }
-            if hs > cursor {
-                add(&mut self.held, i, cursor, hs);
-                if payload.is_some() {
-                    i += 1;
-                }
-            }
-            cursor = cursor.max(he);
-            i += 1;
-        }
-        if cursor < stop {
-            add(&mut self.held, i, cursor, stop);
-        }
-        (pieces, bytes)
     }
 }
 
@@ -427,22 +320,6 @@ fn emit(seq: u32, payload: &[u8], a: u32, b: u32, sink: &mut impl Sink) {
         }
     }
     if to > len {
-        sink.gap((to - from.max(len)) as u64);
-    }
-}
-
-/// A held copy of `[a, b)` of a segment starting at `seq`.
-fn piece(seq: u32, payload: &[u8], a: u32, b: u32) -> Held {
-    let (from, to) = (a.wrapping_sub(seq) as usize, b.wrapping_sub(seq) as usize);
-    let len = payload.len();
-    let data = payload
-        .get(from.min(len)..to.min(len))
-        .unwrap_or_default()
-        .to_vec();
-    let missing = (to - from - data.len()) as u32;
-    Held {
-        seq: a,
-        data,
-        missing,
+        sink.gap(to.saturating_sub(from.max(len)) as u64);
     }
 }
