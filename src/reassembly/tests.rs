@@ -363,3 +363,20 @@ fn zero_window_counted_on_non_syn_non_rst() {
         (0, 1)
     );
 }
+
+#[test]
+fn far_segments_and_bogus_acks_are_ignored() {
+    let mut s = handshake();
+    s.push(seg(3, true, 1001 + (1 << 31), 5001, ACK, b"far")); // not this stream
+    s.push(seg(4, false, 5001, 1001 + (1 << 30) + 1, ACK, b"")); // acks beyond any window
+    s.push(seg(5, true, 1001 + (1 << 30) + 100, 5001, ACK, b"ahead")); // beyond 2^30
+    s.push(seg(6, true, 1001, 5001, ACK, b"ok"));
+    let (evs, st) = run(ReassemblyConfig::default(), &s);
+    assert_eq!(flow(&evs), vec![data(TS, b"ok")]);
+    assert_eq!(closes(&evs)[0].stats.dir[0].gap_bytes, 0);
+    assert_eq!(
+        st.out_of_window, 1,
+        "2^31 away counts as old; 2^30 + 100 ahead is out of window"
+    );
+    assert_eq!(closes(&evs)[0].stats.dir[0].retransmissions, 1);
+}
