@@ -1,1 +1,290 @@
-//! (filled in by the reassembly layer)
+//! TCP reassembly: segments in capture order → per-connection in-order byte streams, gaps and
+//! ends, delivered to a [`StreamHandler`], plus a [`Connection`] summary when each one ends.
+//!
+//! What it does: a bounded flow table keyed by the 4-tuple (either direction), the connection
+//! lifecycle (SYN, SYN-ACK, FIN, RST, port reuse, idle expiry and eviction in capture time),
+//! per-direction sequence tracking with a bounded out-of-order buffer, and gap detection
+//! (ACKed bytes the capture missed, buffer overflow, holes at close, snaplen cuts).
+//!
+//! What it does not: it never validates checksums, windows or timestamps like a TCP stack
+//! would (a capture point sees what the wire carried, valid or not), and it does not parse
+//! payload except the first bytes of a mid-stream connection to guess roles (`roles.rs`).
+//!
+//! Why this shape: in-order payload (the common case) is handed to the handler straight from
+//! the segment slice, so the hot path copies nothing and allocates nothing; only out-of-order
+//! bytes are copied, under per-direction and global limits. Every decision is a function of
+//! the capture alone, so a replay gives the same result. The overlap policy (first copy
+//! captured wins) is documented in `stream.rs`.
+//!
+//! Order of handler calls for each segment: `gap` of the reverse direction when this segment
+//! ACKs bytes the capture missed, then this direction's `data` / `gap` / `end`, then `close`
+//! when the segment ended the connection.
+
+mod closed;
+mod conn;
+mod ooo;
+mod roles;
+mod stream;
+mod table;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
+#[cfg(test)]
+mod tests_props;
+
+use crate::model::{ConnId, Connection, Dir, EndReason, RoleSource, Segment, Timestamp};
+use closed::{Closed, ClosedSet};
+use conn::Conn;
+use std::net::SocketAddr;
+use std::time::Duration;
+use stream::Pool;
+use table::{FlowKey, Table};
+
+/// A connection's identity, handed to every handler call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ConnMeta {
+    pub id: ConnId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+/// What the reassembler drives: one value per connection.
+pub trait StreamHandler: Sized {
+    type Ctx;
+    fn open(meta: &ConnMeta, ctx: &mut Self::Ctx) -> Self;
+    /// In-order bytes of one direction. `bytes` borrows the segment when it came in order.
+    fn data(&mut self, ctx: &mut Self::Ctx, meta: &ConnMeta, dir: Dir, ts: Timestamp, bytes: &[u8]);
+    /// `len` bytes of this direction will never arrive (capture loss, snaplen cut, reorder limit).
+    fn gap(&mut self, ctx: &mut Self::Ctx, meta: &ConnMeta, dir: Dir, ts: Timestamp, len: u64);
+    /// This direction ended (FIN reached in order, or RST): no more data from it.
+    fn end(&mut self, ctx: &mut Self::Ctx, meta: &ConnMeta, dir: Dir, ts: Timestamp);
+    /// The connection is finished; `conn.app` is `AppInfo::Unknown`, the handler fills it.
+    fn close(self, ctx: &mut Self::Ctx, conn: Connection);
+}
+
+/// Limits of the reassembler. Every buffer and table is bounded by one of these.
+#[derive(Clone, Debug)]
+pub struct ReassemblyConfig {
+    /// Out-of-order bytes held per direction before skipping ahead (a gap).
+    pub ooo_bytes_per_dir: usize,
+    /// Out-of-order segments held per direction.
+    pub ooo_segments_per_dir: usize,
+    /// Out-of-order bytes held over all connections.
+    pub ooo_bytes_total: usize,
+    /// Open connections; beyond it the least recently active one is evicted.
+    pub max_connections: usize,
+    /// A connection with no packet for this long (capture time) ends as idle.
+    pub idle_timeout: Duration,
+    /// How long a closed 4-tuple absorbs stragglers (final ACK, late RST, retransmitted FIN).
+    pub closed_window: Duration,
+    /// Closed 4-tuples remembered at most.
+    pub closed_max: usize,
+}
+
+impl Default for ReassemblyConfig {
+    fn default() -> Self {
+        ReassemblyConfig {
+            // Linux's default maximum receive buffer (net.ipv4.tcp_rmem) is 6 MiB; 1 MiB of
+            // reordering per direction covers real loss recovery at the capture point.
+            ooo_bytes_per_dir: 1 << 20,
+            ooo_segments_per_dir: 512,
+            ooo_bytes_total: 64 << 20,
+            max_connections: 65_536,
+            // Zeek's tcp_inactivity_timeout.
+            idle_timeout: Duration::from_secs(300),
+            // 2*MSL as Linux applies it (TCP_TIMEWAIT_LEN).
+            closed_window: Duration::from_secs(60),
+            closed_max: 4096,
+        }
+    }
+}
+
+/// What the reassembler did over a whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReassemblyStats {
+    pub segments: u64,
+    /// Connections opened (each got an id).
+    pub connections: u64,
+    /// How they ended.
+    pub closed_fin: u64,
+    pub closed_rst: u64,
+    pub idle: u64,
+    pub reused: u64,
+    pub capture_end: u64,
+    pub evicted: u64,
+    /// Most connections open at once.
+    pub open_peak: u64,
+    /// Segments of a recently closed connection (final ACK, late RST, retransmitted FIN),
+    /// counted and ignored.
+    pub after_close: u64,
+    /// Segments too far ahead of their stream to belong to it, ignored.
+    pub out_of_window: u64,
+    /// Times an out-of-order limit forced a stream to skip ahead.
+    pub ooo_overflows: u64,
+    /// Sequence space given up as gaps by those skips.
+    pub ooo_overflow_gap_bytes: u64,
+    /// Most out-of-order bytes held at once over all connections.
+    pub ooo_peak_bytes: u64,
+}
+
+/// The reassembler: flow table, limits, statistics.
+pub struct Reassembler<H: StreamHandler> {
+    config: ReassemblyConfig,
+    table: Table<Conn<H>>,
+    closed: ClosedSet,
+    pool: Pool,
+    next_id: ConnId,
+    stats: ReassemblyStats,
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl<H: StreamHandler> Reassembler<H> {
+    pub fn new(config: ReassemblyConfig) -> Self {
+        Reassembler {
+            closed: ClosedSet::new(config.closed_max, nanos(config.closed_window)),
+            pool: Pool {
+                dir_bytes: config.ooo_bytes_per_dir,
+                dir_segments: config.ooo_segments_per_dir,
+                total_bytes: config.ooo_bytes_total,
+                ..Pool::default()
+            },
+            table: Table::new(),
+            config,
+            next_id: 1,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Takes the next segment in capture order.
+    pub fn process(&mut self, seg: &Segment<'_>, ctx: &mut H::Ctx) {
+        self.stats.segments += 1;
+        self.expire(seg.ts, ctx);
+        let key = FlowKey::new(seg.src, seg.dst);
+        let slot = match self.table.find(&key) {
+            Some(slot) if self.table.get(slot).is_some_and(|c| c.reused_by(seg)) => {
+                self.end(slot, EndReason::Reused, seg.ts, ctx);
+                self.open(key, seg, ctx)
+            }
+            Some(slot) => slot,
+            None if self.closed.absorbs(&key, seg) => {
+                self.stats.after_close += 1;
+                return;
+            }
+            None => self.open(key, seg, ctx),
+        };
+        self.table.touch(slot);
+        let ended = match self.table.get_mut(slot) {
+            Some(conn) => conn.segment(seg, ctx, &mut self.pool),
+            None => None,
+        };
+        self.stats.ooo_peak_bytes = self.stats.ooo_peak_bytes.max(self.pool.used as u64);
+        if let Some(reason) = ended {
+            self.end(slot, reason, seg.ts, ctx);
+        }
+        self.sync_pool_stats();
+    }
+
+    /// The capture ended: every open connection is closed (`EndReason::CaptureEnd`), in the
+    /// order they were opened.
+    pub fn finish(&mut self, ctx: &mut H::Ctx) {
+        let mut open: Vec<(ConnId, u32)> = self
+            .table
+            .slots()
+            .filter_map(|s| Some((self.table.get(s)?.meta.id, s)))
+            .collect();
+        open.sort_unstable();
+        for (_, slot) in open {
+            let ts = self.table.get(slot).map(Conn::last).unwrap_or_default();
+            self.end(slot, EndReason::CaptureEnd, ts, ctx);
+        }
+        self.closed.clear();
+        self.sync_pool_stats();
+    }
+
+    pub fn stats(&self) -> &ReassemblyStats {
+        &self.stats
+    }
+
+    /// Idle connections end; old closed tuples are forgotten. Only the least recently active
+    /// entries are looked at, so this is O(1) amortized per segment.
+    fn expire(&mut self, now: Timestamp, ctx: &mut H::Ctx) {
+        let idle = nanos(self.config.idle_timeout);
+        while let Some(slot) = self.table.oldest() {
+            let Some(last) = self.table.get(slot).map(Conn::last) else {
+                break;
+            };
+            if now.since(last) <= idle {
+                break;
+            }
+            self.end(slot, EndReason::Idle, last, ctx);
+        }
+        self.closed.expire(now);
+    }
+
+    fn open(&mut self, key: FlowKey, seg: &Segment<'_>, ctx: &mut H::Ctx) -> u32 {
+        while self.table.len() >= self.config.max_connections.max(1) {
+            let Some(oldest) = self.table.oldest() else {
+                break;
+            };
+            let ts = self.table.get(oldest).map(Conn::last).unwrap_or(seg.ts);
+            self.end(oldest, EndReason::Evicted, ts, ctx);
+        }
+        let (client_is_src, roles) = match (seg.flags.syn(), seg.flags.ack()) {
+            (true, false) => (true, RoleSource::Handshake),
+            (true, true) => (false, RoleSource::Handshake),
+            _ => (roles::sender_is_client(seg), RoleSource::Heuristic),
+        };
+        let (client, server) = if client_is_src {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let meta = ConnMeta {
+            id: self.next_id,
+            client,
+            server,
+        };
+        self.next_id += 1;
+        self.stats.connections += 1;
+        let slot = self.table.insert(key, Conn::new(meta, roles, seg, ctx));
+        self.stats.open_peak = self.stats.open_peak.max(self.table.len() as u64);
+        slot
+    }
+
+    fn end(&mut self, slot: u32, reason: EndReason, ts: Timestamp, ctx: &mut H::Ctx) {
+        let Some((key, conn)) = self.table.remove(slot) else {
+            return;
+        };
+        let counter = match reason {
+            EndReason::Fin => &mut self.stats.closed_fin,
+            EndReason::Rst => &mut self.stats.closed_rst,
+            EndReason::Idle => &mut self.stats.idle,
+            EndReason::Reused => &mut self.stats.reused,
+            EndReason::CaptureEnd => &mut self.stats.capture_end,
+            EndReason::Evicted => &mut self.stats.evicted,
+        };
+        *counter += 1;
+        if matches!(reason, EndReason::Fin | EndReason::Rst) {
+            let (next, isn) = conn.seqs();
+            let closed = Closed {
+                at: ts,
+                client: conn.meta.client,
+                next,
+                isn,
+            };
+            self.closed.insert(key, closed);
+        }
+        conn.close(reason, ts, ctx, &mut self.pool);
+    }
+
+    fn sync_pool_stats(&mut self) {
+        self.stats.out_of_window = self.pool.out_of_window;
+        self.stats.ooo_overflows = self.pool.overflows;
+        self.stats.ooo_overflow_gap_bytes = self.pool.overflow_gap_bytes;
+    }
+}

@@ -1,0 +1,111 @@
+//! Recently closed 4-tuples, so the stragglers of a closed connection do not open a new one.
+//!
+//! After both FINs (or a RST) a capture still shows the last ACK, a RST answering late data,
+//! retransmitted FINs and data that was in flight. RFC 9293 keeps the tuple in TIME-WAIT for
+//! 2*MSL for the same reason (Linux `TCP_TIMEWAIT_LEN`, 60 s). Here a closed tuple is
+//! remembered with its last sequence numbers for a capture-time window; within it, a segment
+//! that stays within the old sequence space (plus what can be in flight) is counted and
+//! dropped. A SYN with a new ISN, or a segment far beyond the old space, is a new connection.
+//!
+//! Bounded: at most a configured number of entries, oldest forgotten first.
+
+use super::stream::seq_diff;
+use super::table::{FlowKey, FxBuild};
+use crate::model::{Segment, Timestamp};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+/// How far past the old next sequence number a straggler may reach: data in flight when the
+/// connection closed, bounded by the receive window (16 MiB covers Linux's default
+/// `tcp_rmem` maximum of 6 MiB with room).
+const IN_FLIGHT: i32 = 1 << 24;
+
+/// What is kept of a closed connection.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Closed {
+    pub at: Timestamp,
+    /// The client's address: `next[0]`/`isn[0]` are the client's.
+    pub client: SocketAddr,
+    pub next: [u32; 2],
+    pub isn: [u32; 2],
+}
+
+pub(crate) struct ClosedSet {
+    map: HashMap<FlowKey, (Closed, u64), FxBuild>,
+    order: VecDeque<(FlowKey, u64)>,
+    serial: u64,
+    max: usize,
+    window_ns: i64,
+}
+
+impl ClosedSet {
+    pub fn new(max: usize, window_ns: i64) -> Self {
+        ClosedSet {
+            map: HashMap::default(),
+            order: VecDeque::new(),
+            serial: 0,
+            max,
+            window_ns,
+        }
+    }
+
+    pub fn insert(&mut self, key: FlowKey, closed: Closed) {
+        if self.max == 0 {
+            return;
+        }
+        while self.order.len() >= self.max {
+            self.pop_oldest();
+        }
+        self.serial += 1;
+        self.map.insert(key, (closed, self.serial));
+        self.order.push_back((key, self.serial));
+    }
+
+    /// Forgets entries older than the window (amortized O(1) per call).
+    pub fn expire(&mut self, now: Timestamp) {
+        while let Some((key, serial)) = self.order.front().copied() {
+            match self.map.get(&key) {
+                Some((c, s)) if *s == serial => {
+                    if now.since(c.at) <= self.window_ns {
+                        break;
+                    }
+                    self.map.remove(&key);
+                }
+                _ => {}
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// True when `seg` belongs to the closed connection and is to be dropped. A segment that
+    /// starts a new connection removes the entry.
+    pub fn absorbs(&mut self, key: &FlowKey, seg: &Segment<'_>) -> bool {
+        let Some((c, _)) = self.map.get(key) else {
+            return false;
+        };
+        let d = usize::from(seg.src != c.client);
+        let straggler = if seg.flags.syn() {
+            seg.seq == c.isn[d]
+        } else {
+            let end = seg.seq.wrapping_add(seg.seq_len());
+            seq_diff(end, c.next[d]) <= IN_FLIGHT
+        };
+        if !straggler {
+            self.map.remove(key);
+        }
+        straggler
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some((key, serial)) = self.order.pop_front() {
+            if self.map.get(&key).is_some_and(|(_, s)| *s == serial) {
+                self.map.remove(&key);
+            }
+        }
+    }
+}
