@@ -1,1 +1,0 @@
-//! Decoder tests: hand-built frames for every link type and case, real captures, proptest.
