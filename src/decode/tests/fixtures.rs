@@ -101,6 +101,40 @@ fn segment_and_byte_counts_match_tshark() {
         ),
         ("sv-http-snaplen-cut-variable-caplen.pcap", 75, 54379),
         ("tcpflow-http-vlan.pcap", 12, 396),
+        ("deepflow-envoy-gateway-xff-request.pcap", 2, 2147),
+        ("deepflow-http-keepalive-3req-chunked-sw8.pcap", 20, 4343),
+        (
+            "deepflow-istio-sidecar-bookinfo-productpage-inbound.pcap",
+            2,
+            348,
+        ),
+        ("gopacket-http-ethernet-simple.pcap", 10, 450),
+        // The last record is cut by the end of the file; tshark and the iterator stop there.
+        ("sv-http-file-cut-short-mid-packet.pcap", 2696, 2526699),
+        ("sv-http-ipv6-null-loopback-keepalive-post.pcap", 28, 2817),
+        ("sv-http-null-loopback-chunked.pcap", 12, 217),
+        ("sv-http-null-loopback-keepalive-gap.pcap", 31, 538),
+        ("sv-http-pipelined-2req-one-segment.pcap", 12, 650),
+        ("sv-http-sll-linktype113-retrans.pcap", 12, 714),
+        ("sv-http-sll2-linktype276-request-only.pcap", 5, 82),
+        ("tcpflow-http-chunked-gzip.pcap", 7, 768),
+        ("zeek-http-100-continue-chunked.pcap", 66, 63324),
+        ("zeek-http-bro.org-keepalive-31req.pcap", 751, 453271),
+        ("zeek-http-browse-keepalive-17req.pcap", 121, 11065),
+        ("zeek-http-docker-api-upgrade-chunked.pcap", 200, 4749),
+        ("zeek-http-entity-content-gap.pcap", 13, 3695),
+        ("zeek-http-get-gzip.pcap", 14, 421),
+        ("zeek-http-get-no-syn-midstream.pcap", 11, 5143),
+        ("zeek-http-handshake-reordered.pcap", 14, 5143),
+        (
+            "zeek-http-ipv6-keepalive-1000req-one-dropped-response.pcap",
+            4102,
+            996757,
+        ),
+        ("zeek-http-keepalive-5req-gzip.pcap", 49, 42362),
+        ("zeek-http-post-large-body.pcap", 38, 244780),
+        ("zeek-http-retransmissions-m57.pcap", 52, 37360),
+        ("zeek-http-x-gzip.pcap", 7, 420),
     ];
     for &(name, segments, bytes) in cases {
         let mut d = decoder();
@@ -189,5 +223,64 @@ fn every_frame_lands_in_one_bucket() {
             + s.fragments.fragments
             - s.fragments.reassembled;
         assert_eq!(total, records.len() as u64, "{}: {s:?}", path.display());
+    }
+}
+
+#[test]
+fn link_meta_and_atomic_fragments() {
+    let Some(dir) = fixtures() else {
+        println!("note: fixtures not found, skipping");
+        return;
+    };
+    // tshark -T fields -e sll.ifindex -e sll.pkttype: 85 × (2, 0), 74 × (2, 4).
+    let file = std::fs::read(dir.join("sv-http-sll2-linktype276.pcap")).unwrap();
+    let (link_type, records) = pcap_records(&file);
+    let mut d = decoder();
+    let mut seen = std::collections::BTreeMap::new();
+    for (data, orig_len) in records {
+        let frame = Frame {
+            ts: Timestamp(0),
+            link_type,
+            interface: 5,
+            data,
+            orig_len,
+        };
+        if let Some(s) = d.decode(&frame, 1) {
+            assert_eq!(s.link.interface, 5);
+            *seen.entry((s.link.if_index, s.link.pkt_type)).or_insert(0) += 1;
+        }
+    }
+    let want = [((Some(2), Some(0)), 85), ((Some(2), Some(4)), 74)];
+    assert_eq!(seen, want.into_iter().collect());
+    // tshark -Y ipv6.fraghdr: 5 frames, all atomic (offset 0, M = 0).
+    let mut d = decoder();
+    decode_file(&mut d, "zeek-http-ipv6-atomic-fragment.pcap").unwrap();
+    assert_eq!(
+        (d.stats().fragments.atomic, d.stats().fragments.fragments),
+        (5, 0)
+    );
+}
+
+/// `cargo test dump_fixture_stats -- --ignored --nocapture`: what each capture held.
+#[test]
+#[ignore]
+fn dump_fixture_stats() {
+    let Some(dir) = fixtures() else { return };
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    for path in names
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+    {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut d = decoder();
+        if let Some((segs, announced, captured, cut)) = decode_file(&mut d, &name) {
+            let s = d.stats();
+            println!("{name}: tcp {segs} bytes {announced}/{captured} cut {cut} other {:?} skipped {:?} frag {:?}", s.other, s.skipped, s.fragments);
+        }
     }
 }
