@@ -110,6 +110,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
     }
 }
 
+#[inline(always)]
 fn transport(proto: u8, v6: bool) -> Transport {
     Transport::Other(match proto {
         PROTO_TCP => return Transport::Tcp,
@@ -135,6 +136,7 @@ fn transport(proto: u8, v6: bool) -> Transport {
 }
 
 /// The IP packet of a link layer. `cut` = bytes of the frame the snapshot length dropped.
+#[inline(always)]
 pub(super) fn decode(l3: L3<'_>, cut: u32) -> Result<IpPacket<'_>, NotTcp> {
     let b = l3.bytes;
     let version = b
@@ -148,6 +150,7 @@ pub(super) fn decode(l3: L3<'_>, cut: u32) -> Result<IpPacket<'_>, NotTcp> {
     }
 }
 
+#[inline(always)]
 fn v4(b: &[u8], cut: u32) -> Result<IpPacket<'_>, NotTcp> {
     if b.len() < V4_MIN_HEADER {
         return Err(NotTcp::Skip("truncated ipv4 header"));
@@ -203,6 +206,7 @@ fn v6_addr(b: &[u8], at: usize) -> IpAddr {
     IpAddr::V6(Ipv6Addr::from(a))
 }
 
+#[inline(always)]
 fn v6(b: &[u8], cut: u32) -> Result<IpPacket<'_>, NotTcp> {
     if b.len() < V6_HEADER_LEN {
         return Err(NotTcp::Skip("truncated ipv6 header"));

@@ -1,6 +1,6 @@
 //! Link layers: from a frame of a given LINKTYPE_* to the IP packet inside it.
 //!
-//! Follows https://www.tcpdump.org/linktypes.html and libpcap's pcap-linktype(7): EN10MB (with
+//! Follows <https://www.tcpdump.org/linktypes.html> and libpcap's pcap-linktype(7): EN10MB (with
 //! IEEE 802.1Q / 802.1ad / 0x9100 VLAN tags and MPLS label stacks, RFC 3032, and the RFC 4385
 //! pseudowire control word), LINUX_SLL and LINUX_SLL2 (the `tcpdump -i any` headers), RAW in
 //! its three numberings, IPV4, IPV6, NULL and LOOP (BSD loopback), and NFLOG (Linux
@@ -135,6 +135,7 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+#[inline(always)]
 fn ip<'a>(net: Net, bytes: &'a [u8]) -> Result<L3<'a>, NotTcp> {
     Ok(L3 {
         net,
@@ -145,6 +146,7 @@ fn ip<'a>(net: Net, bytes: &'a [u8]) -> Result<L3<'a>, NotTcp> {
 }
 
 /// The IP packet inside a frame of `link_type`.
+#[inline(always)]
 pub(super) fn decode(link_type: u32, data: &[u8]) -> Result<L3<'_>, NotTcp> {
     match link_type {
         LINKTYPE_ETHERNET => ethernet(data, 0),
@@ -164,6 +166,7 @@ pub(super) fn decode(link_type: u32, data: &[u8]) -> Result<L3<'_>, NotTcp> {
 }
 
 /// Ethernet II header; `depth` counts encapsulations already followed (pseudowires nest).
+#[inline(always)]
 fn ethernet(data: &[u8], depth: usize) -> Result<L3<'_>, NotTcp> {
     let ty = be16(data, ETH_TYPE).ok_or(NotTcp::Skip("truncated ethernet header"))?;
     if ty < ETH_MIN_ETHERTYPE {
@@ -175,6 +178,7 @@ fn ethernet(data: &[u8], depth: usize) -> Result<L3<'_>, NotTcp> {
 }
 
 /// What follows an EtherType: VLAN tags and MPLS labels are followed, IP returned.
+#[inline(always)]
 fn ethertype(mut ty: u16, mut rest: &[u8], mut depth: usize) -> Result<L3<'_>, NotTcp> {
     loop {
         match ty {
@@ -248,6 +252,7 @@ fn ethertype_name(ty: u16) -> &'static str {
 }
 
 /// LINUX_SLL: packet type, ARPHRD, address length, address[8], protocol.
+#[inline(always)]
 fn sll(data: &[u8]) -> Result<L3<'_>, NotTcp> {
     if data.len() < SLL_HEADER_LEN {
         return Err(NotTcp::Skip("truncated linux sll header"));
@@ -266,6 +271,7 @@ fn sll(data: &[u8]) -> Result<L3<'_>, NotTcp> {
 
 /// LINUX_SLL2: protocol, reserved, interface index, ARPHRD, packet type, address length,
 /// address[8].
+#[inline(always)]
 fn sll2(data: &[u8]) -> Result<L3<'_>, NotTcp> {
     if data.len() < SLL2_HEADER_LEN {
         return Err(NotTcp::Skip("truncated linux sll2 header"));

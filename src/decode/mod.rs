@@ -3,10 +3,10 @@
 //!
 //! What it does:
 //! - link types EN10MB (VLAN / QinQ tags, MPLS label stacks, pseudowire), LINUX_SLL, LINUX_SLL2,
-//!   RAW (101, 12, 14), IPV4, IPV6, NULL, LOOP and NFLOG ([`link`]);
-//! - IPv4 and IPv6 with the IPv6 extension header chain ([`ip`]), reassembly of IP fragments in
-//!   a bounded table that expires in capture time ([`frag`]);
-//! - the TCP header and its timestamp option ([`tcp`]).
+//!   RAW (101, 12, 14), IPV4, IPV6, NULL, LOOP and NFLOG (`link`);
+//! - IPv4 and IPv6 with the IPv6 extension header chain (`ip`), reassembly of IP fragments in
+//!   a bounded table that expires in capture time (`frag`);
+//! - the TCP header and its timestamp option (`tcp`).
 //!
 //! What it does not: verify checksums (offload makes them wrong on the capturing host), decode
 //! tunnels (IP-in-IP, GRE, VXLAN, Geneve: counted by protocol; decapsulation is a later step),
@@ -204,6 +204,7 @@ struct Ctx {
 }
 
 /// The transport layer of a whole (unfragmented or reassembled) IP packet.
+#[inline(always)]
 fn finish<'a>(stats: &mut DecodeStats, ctx: &Ctx, p: &IpPacket<'a>) -> Option<Segment<'a>> {
     match p.transport {
         Transport::Tcp => {}

@@ -50,6 +50,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 }
 
 /// `seg`: the transport bytes captured; `announced`: how many the IP header announced.
+#[inline(always)]
 pub(super) fn decode(seg: &[u8], announced: u32) -> Result<Tcp<'_>, NotTcp> {
     let announced = announced as usize;
     let Some(h) = seg.get(..MIN_HEADER) else {
@@ -83,7 +84,14 @@ pub(super) fn decode(seg: &[u8], announced: u32) -> Result<Tcp<'_>, NotTcp> {
 
 /// TSval and TSecr of the timestamp option (kind 8, length 10), if the list is well formed up
 /// to it.
+#[inline(always)]
 fn timestamp(mut opts: &[u8]) -> Option<(u32, u32)> {
+    // What Linux and the BSDs send on every segment: NOP, NOP, timestamp (RFC 7323 appendix A).
+    if let Some(o) = opts.get(..12) {
+        if o[..4] == [OPT_NOP, OPT_NOP, OPT_TIMESTAMP, OPT_TIMESTAMP_LEN as u8] {
+            return Some((be32(o, 4), be32(o, 8)));
+        }
+    }
     for _ in 0..MAX_OPTIONS {
         match *opts.first()? {
             OPT_EOL => return None,

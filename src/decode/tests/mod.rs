@@ -6,4 +6,5 @@ mod build;
 mod fixtures;
 mod fragments;
 mod frames;
+mod perf;
 mod props;
