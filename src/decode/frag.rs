@@ -109,7 +109,7 @@ impl FragTable {
         self.datagrams.retain(|d| now.since(d.first_ts) < timeout);
         let gone = (before - self.datagrams.len()) as u64;
         stats.expired += gone;
-        stats.pending -= gone;
+        stats.pending = stats.pending.saturating_sub(gone);
         self.recount();
     }
 
@@ -126,7 +126,7 @@ impl FragTable {
     fn drop_at(&mut self, i: usize, stats: &mut FragmentStats) {
         self.datagrams.remove(i);
         stats.dropped_over_limit += 1;
-        stats.pending -= 1;
+        stats.pending = stats.pending.saturating_sub(1);
         self.recount();
     }
 
@@ -205,7 +205,7 @@ impl FragTable {
                 d.data.truncate(t as usize);
                 std::mem::swap(&mut self.assembled, &mut d.data);
                 stats.reassembled += 1;
-                stats.pending -= 1;
+                stats.pending = stats.pending.saturating_sub(1);
                 self.recount();
                 Inserted::Complete(done)
             }
