@@ -1,0 +1,1 @@
+//! Exchange-level tests of [`super::HttpConn`] over hand-written byte streams.
