@@ -226,6 +226,11 @@ impl HttpConn {
                 return blank;
             }
             return match head::parse(rest, dir) {
+                // The cap holds whatever the segmentation, so results do not depend on it.
+                Parsed::Complete(h) if h.len > max => {
+                    self.lost_head(dir, rest, ts, "head-too-large", out);
+                    h.len
+                }
                 Parsed::Complete(h) => {
                     let n = h.len;
                     self.start(dir, h, ts, ts, out);

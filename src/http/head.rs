@@ -86,14 +86,17 @@ pub(super) fn parse(buf: &[u8], dir: Dir) -> Parsed {
     }
 }
 
-/// Lenient like a browser for responses (obsolete line folding, spaces before the colon),
-/// since an observer must read what peers accept.
+/// Lenient like a browser for responses (obsolete line folding, spaces before the colon), and
+/// invalid field lines (e.g. a control character in a value) are skipped rather than failing
+/// the whole head: an observer must read what peers accept.
 fn config() -> httparse::ParserConfig {
     let mut c = httparse::ParserConfig::default();
     c.allow_spaces_after_header_name_in_responses(true)
         .allow_obsolete_multiline_headers_in_responses(true)
         .allow_multiple_spaces_in_request_line_delimiters(true)
-        .allow_multiple_spaces_in_response_status_delimiters(true);
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .ignore_invalid_headers_in_requests(true)
+        .ignore_invalid_headers_in_responses(true);
     c
 }
 
@@ -251,10 +254,18 @@ fn parse_decimal(b: &[u8]) -> Option<u64> {
     })
 }
 
+/// Bytes of a start line read by [`lax_start`] at most.
+const LAX_LINE_MAX: usize = 8 * 1024;
+
 /// The start line of a head that could not be parsed (cut by a gap, too large, malformed),
 /// read laxly so the report can still say what it was: `(start, version)`.
 pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, u8)> {
-    let end = buf.iter().position(|&b| b == b'\n')?;
+    // The line may be cut (a gap, the cap): keep what there is.
+    let end = buf
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(buf.len())
+        .min(LAX_LINE_MAX);
     let line = buf.get(..end)?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let mut parts = line.splitn(3, |&b| b == b' ');
@@ -398,6 +409,18 @@ mod tests {
                 reason: "Bad Gateway".into()
             }
         );
-        assert!(lax_start(b"GET /x HTTP/1.0", Dir::ToServer).is_none());
+        let (s, v) = lax_start(b"GET /x HTT", Dir::ToServer).unwrap();
+        assert_eq!(
+            (s, v),
+            (
+                Start::Request {
+                    method: "GET".into(),
+                    target: "/x".into()
+                },
+                1
+            )
+        );
+        assert!(lax_start(b"GET", Dir::ToServer).is_none());
+        assert!(lax_start(b"HTTP/1.1 abc", Dir::ToClient).is_none());
     }
 }

@@ -1,1 +1,0 @@
-//! Exchange-level tests of [`super::HttpConn`] over hand-written byte streams.
