@@ -457,9 +457,13 @@ impl HttpConn {
         };
         self.take_resync(dir, index);
         if let Some(body) = body {
+            let hint = match body {
+                Body::Length(n) => Some(n),
+                _ => None,
+            };
             self.sides[dir.index()].state = State::Body(InBody {
                 body,
-                preview: Preview::new(h.coding, self.limits.preview),
+                preview: Preview::new(h.coding, self.limits.preview, hint),
                 index,
                 body_len: 0,
                 gap_bytes: 0,

@@ -142,7 +142,7 @@ fn parse_with<'b>(
         .iter()
         .map(|h| Header {
             name: h.name.to_string(),
-            value: String::from_utf8_lossy(h.value).into_owned(),
+            value: text(h.value),
         })
         .collect();
     Ok(Parsed::Complete(Head {
@@ -153,6 +153,14 @@ fn parse_with<'b>(
         length: facts.length,
         coding: facts.coding,
     }))
+}
+
+/// Lossy UTF-8 with a fast path: valid UTF-8 (nearly every value) is copied once.
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 struct Facts {

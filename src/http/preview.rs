@@ -45,7 +45,9 @@ pub(super) struct Preview {
 }
 
 impl Preview {
-    pub(super) fn new(coding: Coding, cap: usize) -> Preview {
+    /// A preview of at most `cap` bytes; `hint` = the body length when known, so an
+    /// uncompressed preview is allocated once at its final size.
+    pub(super) fn new(coding: Coding, cap: usize, hint: Option<u64>) -> Preview {
         let (decoder, note) = match coding {
             Coding::Identity => (Decoder::Identity, None),
             Coding::Gzip | Coding::Deflate => (
@@ -57,8 +59,12 @@ impl Preview {
             ),
             Coding::Other => (Decoder::Stopped, Some("encoding not decoded")),
         };
+        let size = match (coding, hint) {
+            (Coding::Identity, Some(n)) => usize::try_from(n).unwrap_or(cap).min(cap),
+            _ => 0,
+        };
         Preview {
-            out: Vec::new(),
+            out: Vec::with_capacity(size),
             cap,
             decoder,
             note,
@@ -171,7 +177,9 @@ impl Preview {
             (Decoder::Identity, None) if cut => Some("incomplete"),
             _ => None,
         };
-        self.out.shrink_to_fit();
+        if self.out.capacity() > self.out.len().saturating_mul(2) {
+            self.out.shrink_to_fit(); // an inflated preview that ended short
+        }
         (self.out, note.map(str::to_string))
     }
 }
@@ -268,7 +276,7 @@ mod tests {
     }
 
     fn run(coding: Coding, body: &[u8], cap: usize, step: usize) -> (Vec<u8>, Option<String>) {
-        let mut p = Preview::new(coding, cap);
+        let mut p = Preview::new(coding, cap, None);
         for piece in body.chunks(step.max(1)) {
             p.push(piece);
         }

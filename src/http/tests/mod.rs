@@ -1,5 +1,7 @@
 //! Exchange-level tests of [`super::HttpConn`] over hand-written byte streams.
 
+#[cfg(test)]
+mod bench;
 mod edge;
 
 use super::*;
