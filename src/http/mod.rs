@@ -12,7 +12,8 @@
 //! message cut by a gap or by the end is reported incomplete, never dropped.
 //!
 //! Modules: [`sniff`] (is this HTTP?), `head` (start line and fields), `body` (framing),
-//! `preview` (gzip/deflate), `queue` (pairing), `conn` (the per-direction state machine).
+//! `preview` (gzip/deflate), `queue` (pairing), `conn` (the per-direction state machine) and
+//! `conn::message` (heads into messages, framing per RFC 9112 section 6.3).
 //!
 //! # Exchange notes
 //!
