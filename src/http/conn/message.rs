@@ -1,0 +1,245 @@
+//! Opening and closing messages: a parsed head becomes a Request or Response in the queue
+//! with its framing (RFC 9112 section 6.3), a lost head becomes what its start line says,
+//! and a finished body writes its counts, preview and completion time back.
+
+use super::{msg_mut, HttpConn, InBody, State};
+use crate::http::body::{Body, Chunk};
+use crate::http::head::{self, Head, Length, Start};
+use crate::http::preview::Preview;
+use crate::http::queue::add_note;
+use crate::model::{Dir, Exchange, Message, Request, Response, Timestamp};
+
+impl HttpConn {
+    /// The exchange the next response belongs to.
+    pub(super) fn response_target(&mut self) -> u32 {
+        if self.queue.orphans > 0 {
+            self.queue.orphans -= 1;
+            let i = self.queue.push(None);
+            self.queue.note(i, "queue-full");
+            return i;
+        }
+        match self.queue.unanswered() {
+            Some(i) => i,
+            None => {
+                let i = self.queue.push(None);
+                self.queue.note(i, "no-request");
+                i
+            }
+        }
+    }
+
+    /// Makes room for one more request (RFC 9112 section 9.3.2 sets no depth; we do).
+    pub(super) fn make_room(&mut self, out: &mut Vec<Exchange>) {
+        if self.queue.len() < self.limits.max_pending.max(1) {
+            return;
+        }
+        if let Some((unanswered, resp_open)) = self.queue.pop_front(out, Some("queue-full")) {
+            if unanswered {
+                self.queue.orphans = self.queue.orphans.saturating_add(1);
+            }
+            if resp_open {
+                self.sides[Dir::ToClient.index()].state = State::Resync;
+            }
+        }
+    }
+
+    /// A head that could not be parsed: reports what its start line says and resyncs.
+    pub(super) fn lost_head(
+        &mut self,
+        dir: Dir,
+        buf: &[u8],
+        first: Timestamp,
+        note: &'static str,
+        out: &mut Vec<Exchange>,
+    ) {
+        let msg = |version| Message {
+            version,
+            first_byte: first,
+            head_len: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+            ..Message::default()
+        };
+        let index = match (dir, head::lax_start(buf, dir)) {
+            (Dir::ToServer, lax) => {
+                self.make_room(out);
+                self.queue.push(match lax {
+                    Some((Start::Request { method, target }, v)) => Some(Request {
+                        method,
+                        target,
+                        msg: msg(v),
+                    }),
+                    _ => None,
+                })
+            }
+            (Dir::ToClient, lax) => {
+                let i = self.response_target();
+                let resp = match lax {
+                    Some((Start::Response { status, reason }, v)) => Some(Response {
+                        status,
+                        reason,
+                        msg: msg(v),
+                        informational: Vec::new(),
+                    }),
+                    _ => None,
+                };
+                self.queue.answer(i, resp, false);
+                i
+            }
+        };
+        self.queue.note(index, note);
+        let side = &mut self.sides[dir.index()];
+        if std::mem::take(&mut side.resynced) {
+            self.queue.note(index, "resync");
+        }
+        side.state = State::Resync;
+        side.buf.clear();
+        self.queue.emit_ready(out);
+    }
+
+    /// A complete head: opens its message. `first` = time of its first byte, `ts` of its last.
+    pub(super) fn start(
+        &mut self,
+        dir: Dir,
+        h: Head,
+        first: Timestamp,
+        ts: Timestamp,
+        out: &mut Vec<Exchange>,
+    ) {
+        let mut msg = Message {
+            version: h.version,
+            headers: h.headers,
+            first_byte: first,
+            head_len: u32::try_from(h.len).unwrap_or(u32::MAX),
+            ..Message::default()
+        };
+        let (index, body) = match h.start {
+            Start::Request { method, target } => {
+                self.make_room(out);
+                // Section 6.3: a request without a length has no body; a Transfer-Encoding
+                // not ending in chunked cannot be framed (the server answers 400 and closes).
+                let body = match h.length {
+                    Length::Absent | Length::Exact(0) => None,
+                    Length::Exact(n) => Some(Body::Length(n)),
+                    Length::Chunked => Some(Body::Chunked(Chunk::START)),
+                    Length::UntilClose => None,
+                };
+                if body.is_none() {
+                    msg.complete = Some(ts);
+                }
+                let index = self.queue.push(Some(Request {
+                    method,
+                    target,
+                    msg,
+                }));
+                if h.length == Length::UntilClose {
+                    self.queue.note(index, "bad-framing");
+                    self.sides[dir.index()].state = State::Resync;
+                }
+                if let Some(p) = self.queue.get(index) {
+                    p.req_open = body.is_some();
+                }
+                (index, body)
+            }
+            Start::Response { status, reason } => {
+                let index = self.response_target();
+                let (is_head, is_connect) =
+                    match self.queue.get(index).and_then(|p| p.ex.request.as_ref()) {
+                        Some(q) => (q.method == "HEAD", q.method == "CONNECT"),
+                        None => (false, false),
+                    };
+                if (100..200).contains(&status) && status != 101 {
+                    // Interim response (RFC 9110 section 15.2): the final one follows.
+                    self.queue.informational(index, status);
+                    self.take_resync(dir, index);
+                    return;
+                }
+                let upgrade = match status {
+                    101 => Some("upgrade"),
+                    200..=299 if is_connect => Some("connect"),
+                    _ => None,
+                };
+                // Section 6.3 items 1-2 and 8.
+                let body = match h.length {
+                    _ if is_head || status == 204 || status == 304 || upgrade.is_some() => None,
+                    Length::Exact(0) => None,
+                    Length::Exact(n) => Some(Body::Length(n)),
+                    Length::Chunked => Some(Body::Chunked(Chunk::START)),
+                    Length::Absent | Length::UntilClose => Some(Body::UntilClose),
+                };
+                if body.is_none() {
+                    msg.complete = Some(ts);
+                }
+                let response = Response {
+                    status,
+                    reason,
+                    msg,
+                    informational: Vec::new(),
+                };
+                self.queue.answer(index, Some(response), body.is_some());
+                if let Some(note) = upgrade {
+                    self.queue.note(index, note);
+                    self.upgraded = Some(note);
+                    for side in &mut self.sides {
+                        side.state = State::Done;
+                    }
+                }
+                (index, body)
+            }
+        };
+        self.take_resync(dir, index);
+        if let Some(body) = body {
+            let hint = match body {
+                Body::Length(n) => Some(n),
+                _ => None,
+            };
+            self.sides[dir.index()].state = State::Body(InBody {
+                body,
+                preview: Preview::new(h.coding, self.limits.preview, hint),
+                index,
+                body_len: 0,
+                gap_bytes: 0,
+            });
+        }
+        self.queue.emit_ready(out);
+    }
+
+    pub(super) fn take_resync(&mut self, dir: Dir, index: u32) {
+        if std::mem::take(&mut self.sides[dir.index()].resynced) {
+            self.queue.note(index, "resync");
+        }
+    }
+
+    /// Closes the body in progress on `dir`: `complete` = time of its last byte, `None` if cut.
+    pub(super) fn end_body(
+        &mut self,
+        dir: Dir,
+        complete: Option<Timestamp>,
+        note: Option<&'static str>,
+        out: &mut Vec<Exchange>,
+    ) {
+        let side = &mut self.sides[dir.index()];
+        let State::Body(b) = std::mem::replace(&mut side.state, State::Head) else {
+            return;
+        };
+        let (preview, preview_note) = b.preview.finish(complete.is_none(), b.body_len);
+        if let Some(p) = self.queue.get(b.index) {
+            if let Some(msg) = msg_mut(p, dir) {
+                msg.body_len = b.body_len;
+                msg.gap_bytes = msg.gap_bytes.saturating_add(b.gap_bytes);
+                msg.body_preview = preview;
+                msg.preview_note = preview_note;
+                msg.complete = complete;
+            }
+            match dir {
+                Dir::ToServer => p.req_open = false,
+                Dir::ToClient => p.resp_open = false,
+            }
+            if b.gap_bytes > 0 {
+                add_note(&mut p.ex, "gap");
+            }
+            if let Some(note) = note {
+                add_note(&mut p.ex, note);
+            }
+        }
+        self.queue.emit_ready(out);
+    }
+}

@@ -1,0 +1,434 @@
+//! Message heads: start line and header fields, parsed with httparse, turned into owned values
+//! plus the few facts framing needs (RFC 9112 section 6: Content-Length, Transfer-Encoding;
+//! RFC 9110 section 8.4: Content-Encoding).
+//!
+//! It does not buffer: the caller hands it the whole head so far and keeps what is incomplete.
+//! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
+//! nothing is printed here (the report escapes).
+
+use crate::model::{Dir, Header};
+
+/// Header fields parsed on the first try (a stack array); most heads have fewer than 30.
+const HEADERS_FIRST: usize = 64;
+/// Header fields allowed at most (the retry uses a heap array this big). The head byte cap
+/// bounds them as well.
+pub(super) const MAX_HEADERS: usize = 1024;
+
+/// The start line (RFC 9112 sections 3 and 4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Start {
+    Request { method: String, target: String },
+    Response { status: u16, reason: String },
+}
+
+/// Content coding of the body, as far as the preview cares (RFC 9110 section 8.4.1).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Coding {
+    Identity,
+    Gzip,
+    Deflate,
+    /// A coding the preview does not decode (br, zstd, compress, a list of several).
+    Other,
+}
+
+/// How the body is delimited, from the header fields alone (the caller adds the rules that
+/// depend on the request method and status code).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Length {
+    /// No Content-Length and no Transfer-Encoding.
+    Absent,
+    /// `Content-Length: n` (several equal values allowed, section 6.3 item 5).
+    Exact(u64),
+    /// Transfer-Encoding whose final coding is chunked.
+    Chunked,
+    /// Transfer-Encoding without a final chunked: read until close (responses, item 4).
+    UntilClose,
+}
+
+/// A parsed head.
+#[derive(Clone, Debug)]
+pub(super) struct Head {
+    pub start: Start,
+    /// Minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub version: u8,
+    pub headers: Vec<Header>,
+    /// Bytes of the head, including the empty line (and leading empty lines httparse skips).
+    pub len: usize,
+    pub length: Length,
+    pub coding: Coding,
+}
+
+/// Result of parsing a head.
+#[derive(Debug)]
+pub(super) enum Parsed {
+    Complete(Head),
+    Partial,
+    /// Not a valid head (httparse error, or conflicting Content-Length values).
+    Invalid,
+    /// More than [`MAX_HEADERS`] header fields.
+    TooManyHeaders,
+}
+
+/// Parses the head at the start of `buf` for direction `dir`.
+pub(super) fn parse(buf: &[u8], dir: Dir) -> Parsed {
+    let mut first = [httparse::EMPTY_HEADER; HEADERS_FIRST];
+    match parse_with(buf, dir, &mut first) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut more = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+            match parse_with(buf, dir, &mut more) {
+                Ok(parsed) => parsed,
+                Err(httparse::Error::TooManyHeaders) => Parsed::TooManyHeaders,
+                Err(_) => Parsed::Invalid,
+            }
+        }
+        Err(_) => Parsed::Invalid,
+        Ok(parsed) => parsed,
+    }
+}
+
+/// Lenient like a browser for responses (obsolete line folding, spaces before the colon), and
+/// invalid field lines (e.g. a control character in a value) are skipped rather than failing
+/// the whole head: an observer must read what peers accept.
+fn config() -> httparse::ParserConfig {
+    let mut c = httparse::ParserConfig::default();
+    c.allow_spaces_after_header_name_in_responses(true)
+        .allow_obsolete_multiline_headers_in_responses(true)
+        .allow_multiple_spaces_in_request_line_delimiters(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .ignore_invalid_headers_in_requests(true)
+        .ignore_invalid_headers_in_responses(true);
+    c
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    dir: Dir,
+    headers: &mut [httparse::Header<'b>],
+) -> Result<Parsed, httparse::Error> {
+    let (status, start, version, fields) = match dir {
+        Dir::ToServer => {
+            let mut req = httparse::Request::new(headers);
+            let status = config().parse_request(&mut req, buf)?;
+            let start = match (req.method, req.path) {
+                (Some(m), Some(p)) => Some(Start::Request {
+                    method: m.to_string(),
+                    target: p.to_string(),
+                }),
+                _ => None,
+            };
+            (status, start, req.version, &*req.headers)
+        }
+        Dir::ToClient => {
+            let mut resp = httparse::Response::new(headers);
+            let status = config().parse_response(&mut resp, buf)?;
+            let start = resp.code.map(|code| Start::Response {
+                status: code,
+                reason: resp.reason.unwrap_or("").to_string(),
+            });
+            (status, start, resp.version, &*resp.headers)
+        }
+    };
+    let len = match status {
+        httparse::Status::Partial => return Ok(Parsed::Partial),
+        httparse::Status::Complete(len) => len,
+    };
+    let Some(start) = start else {
+        return Ok(Parsed::Invalid);
+    };
+    let Some(facts) = Facts::of(fields) else {
+        return Ok(Parsed::Invalid);
+    };
+    let headers = fields
+        .iter()
+        .map(|h| Header {
+            name: h.name.to_string(),
+            value: text(h.value),
+        })
+        .collect();
+    Ok(Parsed::Complete(Head {
+        start,
+        version: version.unwrap_or(1),
+        headers,
+        len,
+        length: facts.length,
+        coding: facts.coding,
+    }))
+}
+
+/// Lossy UTF-8 with a fast path: valid UTF-8 (nearly every value) is copied once.
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+struct Facts {
+    length: Length,
+    coding: Coding,
+}
+
+impl Facts {
+    /// Framing facts from the fields; `None` when Content-Length is unusable (section 6.3
+    /// item 5: an invalid length is an unrecoverable framing error).
+    fn of(fields: &[httparse::Header<'_>]) -> Option<Facts> {
+        let mut content_length: Option<u64> = None;
+        let mut te: Option<bool> = None; // Some(final coding is chunked)
+        let mut coding = Coding::Identity;
+        for h in fields {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                for part in h.value.split(|&b| b == b',') {
+                    let n = parse_decimal(trim(part))?;
+                    if content_length.is_some_and(|old| old != n) {
+                        return None;
+                    }
+                    content_length = Some(n);
+                }
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                // Several fields form one list (RFC 9110 section 5.3); the last coding counts.
+                let last = h
+                    .value
+                    .rsplit(|&b| b == b',')
+                    .map(trim)
+                    .find(|c| !c.is_empty());
+                if let Some(last) = last {
+                    te = Some(last.eq_ignore_ascii_case(b"chunked"));
+                }
+            } else if h.name.eq_ignore_ascii_case("content-encoding") {
+                coding = match (coding, coding_of(h.value)) {
+                    (Coding::Identity, c) => c,
+                    (c, Coding::Identity) => c,
+                    _ => Coding::Other,
+                };
+            }
+        }
+        // Transfer-Encoding overrides Content-Length (section 6.3 item 3).
+        let length = match (te, content_length) {
+            (Some(true), _) => Length::Chunked,
+            (Some(false), _) => Length::UntilClose,
+            (None, Some(n)) => Length::Exact(n),
+            (None, None) => Length::Absent,
+        };
+        Some(Facts { length, coding })
+    }
+}
+
+fn coding_of(value: &[u8]) -> Coding {
+    let mut codings = value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|c| !c.is_empty());
+    let (Some(one), None) = (codings.next(), codings.next()) else {
+        return if value.iter().all(|b| b.is_ascii_whitespace() || *b == b',') {
+            Coding::Identity
+        } else {
+            Coding::Other
+        };
+    };
+    if one.eq_ignore_ascii_case(b"gzip") || one.eq_ignore_ascii_case(b"x-gzip") {
+        Coding::Gzip
+    } else if one.eq_ignore_ascii_case(b"deflate") {
+        Coding::Deflate
+    } else if one.eq_ignore_ascii_case(b"identity") {
+        Coding::Identity
+    } else {
+        Coding::Other
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    b.get(start..end).unwrap_or(&[])
+}
+
+/// `1*DIGIT` as u64, `None` on anything else or overflow.
+fn parse_decimal(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &c| {
+        if c.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// Bytes of a start line read by [`lax_start`] at most.
+const LAX_LINE_MAX: usize = 8 * 1024;
+
+/// The start line of a head that could not be parsed (cut by a gap, too large, malformed),
+/// read laxly so the report can still say what it was: `(start, version)`.
+pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, u8)> {
+    // The line may be cut (a gap, the cap): keep what there is.
+    let end = buf
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(buf.len())
+        .min(LAX_LINE_MAX);
+    let line = buf.get(..end)?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next().unwrap_or(&[]));
+    let text = |x: &[u8]| String::from_utf8_lossy(x).into_owned();
+    let minor = |v: &[u8]| u8::from(v != b"HTTP/1.0");
+    match dir {
+        Dir::ToServer => Some((
+            Start::Request {
+                method: text(a),
+                target: text(b),
+            },
+            minor(c),
+        )),
+        Dir::ToClient => {
+            let status = std::str::from_utf8(b).ok()?.parse().ok()?;
+            Some((
+                Start::Response {
+                    status,
+                    reason: text(c),
+                },
+                minor(a),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(buf: &[u8], dir: Dir) -> Head {
+        match parse(buf, dir) {
+            Parsed::Complete(h) => h,
+            other => panic!("not complete: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_head() {
+        let buf = b"GET /a?b HTTP/1.0\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello";
+        let h = complete(buf, Dir::ToServer);
+        assert_eq!(
+            h.start,
+            Start::Request {
+                method: "GET".into(),
+                target: "/a?b".into()
+            }
+        );
+        assert_eq!(
+            (h.version, h.len, h.length),
+            (0, buf.len() - 5, Length::Exact(5))
+        );
+        assert_eq!(h.headers.len(), 2);
+    }
+
+    #[test]
+    fn response_facts() {
+        let h = complete(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\nContent-Encoding: x-gzip\r\n\r\n",
+            Dir::ToClient,
+        );
+        assert_eq!((h.length, h.coding), (Length::Chunked, Coding::Gzip));
+        let h = complete(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+            Dir::ToClient,
+        );
+        assert_eq!(h.length, Length::UntilClose);
+        let h = complete(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n",
+            Dir::ToClient,
+        );
+        assert_eq!((h.length, h.coding), (Length::Absent, Coding::Other));
+    }
+
+    #[test]
+    fn partial_and_invalid() {
+        assert!(matches!(
+            parse(b"GET / HTTP/1.1\r\nHo", Dir::ToServer),
+            Parsed::Partial
+        ));
+        assert!(matches!(
+            parse(
+                b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                Dir::ToServer
+            ),
+            Parsed::Invalid
+        ));
+        assert!(matches!(
+            parse(
+                b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                Dir::ToServer
+            ),
+            Parsed::Invalid
+        ));
+        assert!(matches!(
+            parse(b"\x00\x01garbage\r\n\r\n", Dir::ToServer),
+            Parsed::Invalid
+        ));
+        assert!(matches!(
+            parse(b"HTTP/2 200\r\n\r\n", Dir::ToClient),
+            Parsed::Invalid
+        ));
+    }
+
+    #[test]
+    fn many_headers_retry() {
+        let mut buf = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..300 {
+            buf.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(complete(&buf, Dir::ToClient).headers.len(), 300);
+        buf.truncate(buf.len() - 2);
+        for i in 0..MAX_HEADERS {
+            buf.extend_from_slice(format!("Y-{i}: v\r\n").as_bytes());
+        }
+        buf.extend_from_slice(b"\r\n");
+        let r = parse(&buf, Dir::ToClient);
+        assert!(matches!(r, Parsed::TooManyHeaders), "{r:?}");
+    }
+
+    #[test]
+    fn lax() {
+        let (s, v) = lax_start(b"GET /x HTTP/1.0\r\nHost", Dir::ToServer).unwrap();
+        assert_eq!(
+            (s, v),
+            (
+                Start::Request {
+                    method: "GET".into(),
+                    target: "/x".into()
+                },
+                0
+            )
+        );
+        let (s, _) = lax_start(b"HTTP/1.1 502 Bad Gateway\r\n", Dir::ToClient).unwrap();
+        assert_eq!(
+            s,
+            Start::Response {
+                status: 502,
+                reason: "Bad Gateway".into()
+            }
+        );
+        let (s, v) = lax_start(b"GET /x HTT", Dir::ToServer).unwrap();
+        assert_eq!(
+            (s, v),
+            (
+                Start::Request {
+                    method: "GET".into(),
+                    target: "/x".into()
+                },
+                1
+            )
+        );
+        assert!(lax_start(b"GET", Dir::ToServer).is_none());
+        assert!(lax_start(b"HTTP/1.1 abc", Dir::ToClient).is_none());
+    }
+}
