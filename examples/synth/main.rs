@@ -129,7 +129,10 @@ fn main() -> ExitCode {
     eprintln!("  page loads:     {pages}");
     eprintln!("  packets:        {packets}");
     eprintln!("  file bytes:     {bytes}");
-    eprintln!("  tcp payload:    {} bytes", s.payload_bytes);
+    eprintln!(
+        "  tcp payload:    {} bytes in streams (+{} retransmitted)",
+        s.payload_bytes, s.retransmitted_bytes
+    );
     eprintln!(
         "  connections:    {} ({} closed by FIN, {} by RST)",
         s.connections, s.fin_closes, s.rst_closes

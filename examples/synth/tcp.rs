@@ -31,6 +31,8 @@ pub struct Stats {
     pub responses: u64,
     pub payload_bytes: u64,
     pub retransmissions: u64,
+    /// Payload bytes sent again by retransmissions (on the wire, not in the streams).
+    pub retransmitted_bytes: u64,
     pub reorders: u64,
     pub status: BTreeMap<u16, u64>,
 }
@@ -204,6 +206,7 @@ impl Conn {
                 self.emit(out, dir, flags, seq, chunk, false);
                 if out.rng.chance(RETRANSMIT_PER_MILLE) {
                     out.stats.retransmissions += 1;
+                    out.stats.retransmitted_bytes += chunk.len() as u64;
                     out.wait(200, 3_000);
                     self.emit(out, dir, flags, seq, chunk, false);
                 }
