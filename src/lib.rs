@@ -17,3 +17,6 @@ pub mod reassembly;
 
 pub mod http;
 pub mod tls;
+
+pub mod pipeline;
+pub mod report;

@@ -1,0 +1,58 @@
+//! `hopscope analyze FILE...`: open the inputs, run the pipeline, write the report.
+
+use super::progress::Progress;
+use super::{AnalyzeArgs, EXIT_FAILURE, EXIT_PARTIAL};
+use anyhow::Context;
+use hopscope::capture::{Capture, FileReader};
+use hopscope::pipeline::{self, Config};
+use hopscope::report::{self, JsonSink, TextSink};
+use std::io::{BufWriter, Write};
+
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let mut readers = Vec::new();
+    let mut open_errors = Vec::new();
+    for (index, path) in args.files.iter().enumerate() {
+        match FileReader::open(path, index) {
+            Ok(r) => readers.push(r),
+            Err(e) => open_errors.push(e),
+        }
+    }
+    if readers.is_empty() {
+        for e in &open_errors {
+            eprintln!("hopscope: {e}");
+        }
+        return Ok(EXIT_FAILURE);
+    }
+    let mut capture = Capture::new(readers);
+    let config = Config::default();
+    let mut progress = Progress::new(!args.no_progress);
+    let mut on_progress = |read, total| progress.update(read, total);
+    let stdout = std::io::stdout().lock();
+    let out = BufWriter::with_capacity(1 << 16, stdout);
+
+    let mut summary;
+    if args.json {
+        let mut sink = JsonSink::new(out);
+        summary = pipeline::run(&mut capture, &config, &mut sink, &mut on_progress)?;
+        summary.errors.splice(0..0, open_errors);
+        sink.summary(&summary)?;
+        sink.into_inner().flush().context("writing the report")?;
+    } else {
+        let mut sink = TextSink::new(out);
+        summary = pipeline::run(&mut capture, &config, &mut sink, &mut on_progress)?;
+        summary.errors.splice(0..0, open_errors);
+        sink.finish_sections()?;
+        let shown = std::mem::take(&mut sink.shown);
+        report::write_summary(sink.out(), &summary, &shown)?;
+        sink.into_inner().flush().context("writing the report")?;
+    }
+    progress.clear();
+    for e in &summary.errors {
+        eprintln!("hopscope: {e}");
+    }
+    Ok(if summary.errors.is_empty() {
+        0
+    } else {
+        EXIT_PARTIAL
+    })
+}

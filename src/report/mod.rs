@@ -1,0 +1,12 @@
+//! Report writers: the text report and JSON lines, both [`Sink`](crate::pipeline::Sink)s that
+//! write each result as it completes. Pure formatting to any `io::Write`; the CLI owns stdout.
+
+pub mod escape;
+mod json;
+mod summary;
+mod text;
+pub mod timefmt;
+
+pub use json::JsonSink;
+pub use summary::{summary_json, write_summary};
+pub use text::{Shown, TextSink};

@@ -1,0 +1,142 @@
+//! Timestamps as people read them: UTC calendar time with microseconds (text) or nanoseconds
+//! (JSON, RFC 3339). UTC always, so a report reads the same on every machine.
+
+use crate::model::Timestamp;
+use std::fmt::Write;
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`, http://howardhinnant.github.io/date_algorithms.html).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+struct Parts {
+    date: (i64, u32, u32),
+    hms: (i64, i64, i64),
+    nanos: i64,
+}
+
+fn parts(ts: Timestamp) -> Parts {
+    let secs = ts.nanos().div_euclid(1_000_000_000);
+    let nanos = ts.nanos().rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    Parts {
+        date: civil_from_days(days),
+        hms: (sod / 3600, sod / 60 % 60, sod % 60),
+        nanos,
+    }
+}
+
+/// `2026-11-22T15:40:37.123456789Z`
+pub fn rfc3339(ts: Timestamp) -> String {
+    let p = parts(ts);
+    let mut s = String::with_capacity(30);
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        p.date.0, p.date.1, p.date.2, p.hms.0, p.hms.1, p.hms.2, p.nanos
+    );
+    s
+}
+
+/// `15:40:37.123456` (time of day, microseconds), as tcpdump prints.
+pub fn clock(ts: Timestamp) -> String {
+    let p = parts(ts);
+    format!(
+        "{:02}:{:02}:{:02}.{:06}",
+        p.hms.0,
+        p.hms.1,
+        p.hms.2,
+        p.nanos / 1000
+    )
+}
+
+/// `2026-11-22 15:40:37.123456 UTC`
+pub fn date_clock(ts: Timestamp) -> String {
+    let p = parts(ts);
+    format!(
+        "{:04}-{:02}-{:02} {} UTC",
+        p.date.0,
+        p.date.1,
+        p.date.2,
+        clock(ts)
+    )
+}
+
+/// A duration in nanoseconds, short and readable: `850ns`, `12.3µs`, `4.56ms`, `1.234s`, `2m03s`.
+pub fn duration(nanos: i64) -> String {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let n = nanos.unsigned_abs();
+    let s = if n < 1_000 {
+        format!("{n}ns")
+    } else if n < 1_000_000 {
+        format!("{:.1}µs", n as f64 / 1e3)
+    } else if n < 1_000_000_000 {
+        format!("{:.2}ms", n as f64 / 1e6)
+    } else if n < 60_000_000_000 {
+        format!("{:.3}s", n as f64 / 1e9)
+    } else {
+        let secs = n / 1_000_000_000;
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    };
+    format!("{sign}{s}")
+}
+
+/// Bytes with a binary unit: `512 B`, `1.5 KiB`, `2.00 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar() {
+        assert_eq!(rfc3339(Timestamp(0)), "1970-01-01T00:00:00.000000000Z");
+        // `date -u -d @1795361437` → Sun Nov 22 15:30:37 UTC 2026
+        let ts = Timestamp::from_secs_nanos(1_795_361_437, 123_456_789);
+        assert_eq!(rfc3339(ts), "2026-11-22T15:30:37.123456789Z");
+        assert_eq!(clock(ts), "15:30:37.123456");
+        assert_eq!(date_clock(ts), "2026-11-22 15:30:37.123456 UTC");
+        // Leap day and before the epoch.
+        assert_eq!(
+            rfc3339(Timestamp::from_secs_nanos(951_782_400, 0)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+        assert_eq!(rfc3339(Timestamp(-1)), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(duration(850), "850ns");
+        assert_eq!(duration(12_345), "12.3µs");
+        assert_eq!(duration(4_560_000), "4.56ms");
+        assert_eq!(duration(1_234_000_000), "1.234s");
+        assert_eq!(duration(123_000_000_000), "2m03s");
+        assert_eq!(duration(-2_000), "-2.0µs");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+    }
+}
