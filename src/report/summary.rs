@@ -88,6 +88,14 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary, shown: &Shown) -> io::Resul
             "  skipped    {}",
             counts(s.decode.skipped.iter().map(|(k, v)| (k, *v)))
         )?;
+        if !s.decode.unknown_link_types.is_empty() {
+            let types = s
+                .decode
+                .unknown_link_types
+                .iter()
+                .map(|(t, n)| (link_type_name(*t), *n));
+            writeln!(w, "  link types {} (not decoded)", counts(types))?;
+        }
     }
     if s.decode.snaplen_cut > 0 {
         writeln!(
@@ -100,8 +108,8 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary, shown: &Shown) -> io::Resul
     if fr.fragments > 0 || fr.atomic > 0 {
         writeln!(
             w,
-            "  fragments  {} fragments, {} datagrams reassembled, {} expired, {} over limits, {} overlapping, {} atomic",
-            fr.fragments, fr.reassembled, fr.expired, fr.dropped_over_limit, fr.overlapping, fr.atomic
+            "  fragments  {} fragments, {} datagrams reassembled, {} never completed, {} expired, {} over limits, {} overlapping, {} atomic",
+            fr.fragments, fr.reassembled, fr.pending, fr.expired, fr.dropped_over_limit, fr.overlapping, fr.atomic
         )?;
     }
     writeln!(
@@ -181,6 +189,7 @@ pub fn summary_json(s: &Summary) -> serde_json::Value {
         "tcp_packets": s.decode.tcp,
         "non_tcp": s.decode.other,
         "skipped": s.decode.skipped,
+        "unknown_link_types": s.decode.unknown_link_types,
         "snaplen_cut": s.decode.snaplen_cut,
         "fragments": s.decode.fragments,
         "connections": s.connections,
