@@ -32,6 +32,9 @@ enum State {
     Head,
     Body(InBody),
     Resync,
+    /// Server side after an HTTP/0.9 request: the next bytes are a head-less response running
+    /// to the close, unless they are a status line (a server answering 0.9 with 1.x).
+    Http09,
     Done,
 }
 
@@ -103,6 +106,13 @@ impl HttpConn {
                     None => return,
                 },
                 State::Head => at += self.head(dir, ts, rest, out),
+                State::Http09 => {
+                    if sniff(rest, dir) == Sniff::Response {
+                        side.state = State::Head;
+                    } else {
+                        self.start_http09_response(ts);
+                    }
+                }
                 State::Body(b) => {
                     let InBody {
                         body,
@@ -138,7 +148,7 @@ impl HttpConn {
         let side = &mut self.sides[dir.index()];
         match &mut side.state {
             State::Done | State::Resync => {}
-            State::Fresh => side.state = State::Resync,
+            State::Fresh | State::Http09 => side.state = State::Resync,
             State::Head if side.buf.is_empty() => side.state = State::Resync,
             State::Head => {
                 let buf = std::mem::take(&mut side.buf);
@@ -248,6 +258,9 @@ impl HttpConn {
                     rest.len().min(max).max(1)
                 }
                 Parsed::Invalid => {
+                    if self.http09_request(dir, rest, ts, ts, out) {
+                        return rest.len();
+                    }
                     self.lost_head(dir, rest, ts, "bad-head", out);
                     1
                 }
@@ -267,6 +280,10 @@ impl HttpConn {
             Parsed::Partial if side.buf.len() < max => take,
             parsed => {
                 let buf = std::mem::take(&mut side.buf);
+                if matches!(parsed, Parsed::Invalid) && self.http09_request(dir, &buf, ts0, ts, out)
+                {
+                    return take;
+                }
                 let note = match parsed {
                     Parsed::Invalid => "bad-head",
                     _ => "head-too-large",

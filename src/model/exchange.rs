@@ -9,11 +9,33 @@ pub struct Header {
     pub value: String,
 }
 
+/// The protocol version a message was sent with (RFC 9112 section 2.3; RFC 1945 for 0.9).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// A simple request (`GET target CRLF`) and its head-less response: the body runs to the
+    /// close of the connection.
+    Http09,
+    Http10,
+    /// Also the version assumed for a head whose version could not be read.
+    #[default]
+    Http11,
+}
+
+impl HttpVersion {
+    /// The spelling on the wire: `"HTTP/1.1"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http09 => "HTTP/0.9",
+            HttpVersion::Http10 => "HTTP/1.0",
+            HttpVersion::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
 /// Fields both messages share.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
-    /// `1` for HTTP/1.1, `0` for HTTP/1.0.
-    pub version: u8,
+    pub version: HttpVersion,
     pub headers: Vec<Header>,
     /// Time of the first byte of the head.
     pub first_byte: Timestamp,

@@ -145,11 +145,7 @@ struct MessageJson<'a> {
 impl<'a> From<&'a Message> for MessageJson<'a> {
     fn from(m: &'a Message) -> Self {
         MessageJson {
-            version: if m.version == 0 {
-                "HTTP/1.0"
-            } else {
-                "HTTP/1.1"
-            },
+            version: m.version.as_str(),
             headers: m
                 .headers
                 .iter()

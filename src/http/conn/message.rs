@@ -4,10 +4,10 @@
 
 use super::{msg_mut, HttpConn, InBody, State};
 use crate::http::body::{Body, Chunk};
-use crate::http::head::{self, Head, Length, Start};
+use crate::http::head::{self, Coding, Head, Length, Start};
 use crate::http::preview::Preview;
 use crate::http::queue::add_note;
-use crate::model::{Dir, Exchange, Message, Request, Response, Timestamp};
+use crate::model::{Dir, Exchange, HttpVersion, Message, Request, Response, Timestamp};
 
 impl HttpConn {
     /// The exchange the next response belongs to.
@@ -200,6 +200,68 @@ impl HttpConn {
             });
         }
         self.queue.emit_ready(out);
+    }
+
+    /// An HTTP/0.9 simple request (RFC 1945 section 4.1) in `buf`, a head httparse rejected:
+    /// opens its exchange and returns true. Only the first message of a connection can be one,
+    /// and only before the server said anything (0.9 has one request per connection); the rest
+    /// of the client side is ignored.
+    pub(super) fn http09_request(
+        &mut self,
+        dir: Dir,
+        buf: &[u8],
+        first: Timestamp,
+        ts: Timestamp,
+        out: &mut Vec<Exchange>,
+    ) -> bool {
+        let [client, server] = &self.sides;
+        let first_message = self.queue.emitted == 0 && self.queue.len() == 0 && !client.resynced;
+        if dir != Dir::ToServer || !first_message || !matches!(server.state, State::Fresh) {
+            return false;
+        }
+        let Some((target, line)) = head::http09_request(buf) else {
+            return false;
+        };
+        let index = self.queue.push(Some(Request {
+            method: "GET".to_owned(),
+            target: target.to_owned(),
+            msg: Message {
+                version: HttpVersion::Http09,
+                first_byte: first,
+                complete: Some(ts),
+                head_len: u32::try_from(line).unwrap_or(u32::MAX),
+                ..Message::default()
+            },
+        }));
+        self.queue.note(index, "http/0.9");
+        self.sides[Dir::ToServer.index()].state = State::Done;
+        self.sides[Dir::ToClient.index()].state = State::Http09;
+        self.queue.emit_ready(out);
+        true
+    }
+
+    /// The first server bytes after an HTTP/0.9 request: a response with no status line and no
+    /// headers (status 0, reason "", version 0.9) whose body runs until the server closes.
+    pub(super) fn start_http09_response(&mut self, ts: Timestamp) {
+        let index = self.response_target();
+        let response = Response {
+            status: 0,
+            reason: String::new(),
+            msg: Message {
+                version: HttpVersion::Http09,
+                first_byte: ts,
+                ..Message::default()
+            },
+            informational: Vec::new(),
+        };
+        self.queue.answer(index, Some(response), true);
+        self.sides[Dir::ToClient.index()].state = State::Body(InBody {
+            body: Body::UntilClose,
+            preview: Preview::new(Coding::Identity, self.limits.preview, None),
+            index,
+            body_len: 0,
+            gap_bytes: 0,
+        });
     }
 
     pub(super) fn take_resync(&mut self, dir: Dir, index: u32) {

@@ -131,7 +131,7 @@ fn until_close_body() {
     let r = resp(&out[0]);
     assert_eq!(
         (r.msg.version, r.msg.body_len, r.msg.complete),
-        (0, 17, Some(Timestamp(3)))
+        (HttpVersion::Http10, 17, Some(Timestamp(3)))
     );
     assert_eq!(r.msg.body_preview, b"part one part two");
     assert!(!out[0].incomplete());
