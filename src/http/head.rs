@@ -6,7 +6,7 @@
 //! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
 //! nothing is printed here (the report escapes).
 
-use crate::model::{Dir, Header, HttpVersion};
+use crate::model::{Dir, Fields, HttpVersion};
 
 /// Header fields parsed on the first try (a stack array); most heads have fewer than 30.
 const HEADERS_FIRST: usize = 64;
@@ -50,7 +50,7 @@ pub(super) enum Length {
 pub(super) struct Head {
     pub start: Start,
     pub version: HttpVersion,
-    pub headers: Vec<Header>,
+    pub headers: Fields,
     /// Bytes of the head, including the empty line (and leading empty lines httparse skips).
     pub len: usize,
     pub length: Length,
@@ -137,13 +137,7 @@ fn parse_with<'b>(
     let Some(facts) = Facts::of(fields) else {
         return Ok(Parsed::Invalid);
     };
-    let headers = fields
-        .iter()
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: text(h.value),
-        })
-        .collect();
+    let headers = Fields::from_bytes(fields.iter().map(|h| (h.name.as_bytes(), h.value)));
     Ok(Parsed::Complete(Head {
         start,
         version: match version {
@@ -155,14 +149,6 @@ fn parse_with<'b>(
         length: facts.length,
         coding: facts.coding,
     }))
-}
-
-/// Lossy UTF-8 with a fast path: valid UTF-8 (nearly every value) is copied once.
-fn text(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
-    }
 }
 
 struct Facts {
