@@ -6,6 +6,9 @@
 //! request (RFC 1945 section 4.1) opening a connection. Requests queue FIFO and pair with
 //! responses in order, so pipelining and keep-alive work; 1xx responses are recorded on the
 //! final one; 101 and a 2xx to CONNECT end parsing (the bytes after are another protocol).
+//! Client bytes sent after a CONNECT or Upgrade request before its response are held (up to
+//! `HttpLimits::max_head`; more counts as a gap) until the response decides: dropped for a
+//! tunnel, parsed as the next request otherwise, and dropped unparsed if no response comes.
 //! Bodies are never kept: bodies of known length are skipped without scanning, which keeps the
 //! layer at memory speed.
 //!
