@@ -22,6 +22,8 @@ struct InBody {
     preview: Preview,
     /// The exchange the message belongs to.
     index: u32,
+    /// A CONNECT or Upgrade request: hold the client bytes after it (see [`Hold`]).
+    then_hold: bool,
     body_len: u64,
     gap_bytes: u64,
 }
@@ -32,7 +34,27 @@ enum State {
     Head,
     Body(InBody),
     Resync,
+    /// Server side after an HTTP/0.9 request: the next bytes are a head-less response running
+    /// to the close, unless they are a status line (a server answering 0.9 with 1.x).
+    Http09,
+    /// Client side after a CONNECT or Upgrade request, until its response decides whether the
+    /// bytes that follow are a tunnel (101, 2xx to CONNECT) or the next request: they are held
+    /// in `Side::hold`, bounded by `HttpLimits::max_head`.
+    Hold,
     Done,
+}
+
+/// Client bytes sent after a CONNECT or Upgrade request before its response ("optimistic"
+/// data, e.g. a TLS ClientHello right behind the CONNECT).
+#[derive(Default)]
+struct Hold {
+    /// The exchange whose response decides.
+    index: u32,
+    buf: Vec<u8>,
+    /// Time of the first held byte.
+    ts: Option<Timestamp>,
+    /// Bytes past the bound or lost in gaps, after `buf`.
+    lost: u64,
 }
 
 struct Side {
@@ -43,6 +65,7 @@ struct Side {
     head_ts: Timestamp,
     /// The next message on this side was found by a resync search.
     resynced: bool,
+    hold: Hold,
 }
 
 impl Side {
@@ -52,6 +75,7 @@ impl Side {
             buf: Vec::new(),
             head_ts: Timestamp::default(),
             resynced: false,
+            hold: Hold::default(),
         }
     }
 }
@@ -103,6 +127,22 @@ impl HttpConn {
                     None => return,
                 },
                 State::Head => at += self.head(dir, ts, rest, out),
+                State::Hold => {
+                    let hold = &mut side.hold;
+                    let room = self.limits.max_head.saturating_sub(hold.buf.len());
+                    let (keep, over) = rest.split_at(rest.len().min(room));
+                    hold.buf.extend_from_slice(keep);
+                    hold.lost = hold.lost.saturating_add(over.len() as u64);
+                    hold.ts.get_or_insert(ts);
+                    return;
+                }
+                State::Http09 => {
+                    if sniff(rest, dir) == Sniff::Response {
+                        side.state = State::Head;
+                    } else {
+                        self.start_http09_response(ts);
+                    }
+                }
                 State::Body(b) => {
                     let InBody {
                         body,
@@ -138,7 +178,8 @@ impl HttpConn {
         let side = &mut self.sides[dir.index()];
         match &mut side.state {
             State::Done | State::Resync => {}
-            State::Fresh => side.state = State::Resync,
+            State::Fresh | State::Http09 => side.state = State::Resync,
+            State::Hold => side.hold.lost = side.hold.lost.saturating_add(len),
             State::Head if side.buf.is_empty() => side.state = State::Resync,
             State::Head => {
                 let buf = std::mem::take(&mut side.buf);
@@ -171,7 +212,10 @@ impl HttpConn {
     /// Direction `dir` ended (FIN or RST): completes a body read until close.
     pub fn end(&mut self, dir: Dir, ts: Timestamp, out: &mut Vec<Exchange>) {
         self.cut(dir, Some(ts), "closed-mid-message", out);
-        self.sides[dir.index()].state = State::Done;
+        let side = &mut self.sides[dir.index()];
+        if !matches!(side.state, State::Hold) {
+            side.state = State::Done;
+        }
         if dir == Dir::ToClient {
             self.queue.server_done = true;
         }
@@ -248,6 +292,9 @@ impl HttpConn {
                     rest.len().min(max).max(1)
                 }
                 Parsed::Invalid => {
+                    if self.http09_request(dir, rest, ts, ts, out) {
+                        return rest.len();
+                    }
                     self.lost_head(dir, rest, ts, "bad-head", out);
                     1
                 }
@@ -267,6 +314,10 @@ impl HttpConn {
             Parsed::Partial if side.buf.len() < max => take,
             parsed => {
                 let buf = std::mem::take(&mut side.buf);
+                if matches!(parsed, Parsed::Invalid) && self.http09_request(dir, &buf, ts0, ts, out)
+                {
+                    return take;
+                }
                 let note = match parsed {
                     Parsed::Invalid => "bad-head",
                     _ => "head-too-large",

@@ -6,7 +6,7 @@
 //! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
 //! nothing is printed here (the report escapes).
 
-use crate::model::{Dir, Header};
+use crate::model::{Dir, Fields, HttpVersion};
 
 /// Header fields parsed on the first try (a stack array); most heads have fewer than 30.
 const HEADERS_FIRST: usize = 64;
@@ -49,9 +49,8 @@ pub(super) enum Length {
 #[derive(Clone, Debug)]
 pub(super) struct Head {
     pub start: Start,
-    /// Minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
-    pub version: u8,
-    pub headers: Vec<Header>,
+    pub version: HttpVersion,
+    pub headers: Fields,
     /// Bytes of the head, including the empty line (and leading empty lines httparse skips).
     pub len: usize,
     pub length: Length,
@@ -138,29 +137,18 @@ fn parse_with<'b>(
     let Some(facts) = Facts::of(fields) else {
         return Ok(Parsed::Invalid);
     };
-    let headers = fields
-        .iter()
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: text(h.value),
-        })
-        .collect();
+    let headers = Fields::from_bytes(fields.iter().map(|h| (h.name.as_bytes(), h.value)));
     Ok(Parsed::Complete(Head {
         start,
-        version: version.unwrap_or(1),
+        version: match version {
+            Some(0) => HttpVersion::Http10,
+            _ => HttpVersion::Http11,
+        },
         headers,
         len,
         length: facts.length,
         coding: facts.coding,
     }))
-}
-
-/// Lossy UTF-8 with a fast path: valid UTF-8 (nearly every value) is copied once.
-fn text(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
-    }
 }
 
 struct Facts {
@@ -262,12 +250,34 @@ fn parse_decimal(b: &[u8]) -> Option<u64> {
     })
 }
 
+/// An HTTP/0.9 simple request (RFC 1945 section 4.1: `Simple-Request = "GET" SP
+/// Request-URI CRLF`) filling all of `buf`: `GET`, one SP, a target of visible ASCII, CRLF or
+/// LF, then nothing but empty lines. Returns the target and the length of the line.
+///
+/// Strict on purpose: garbage, a request line with a version, other methods, or anything after
+/// the line (header fields) are not 0.9; they stay `bad-head`.
+pub(super) fn http09_request(buf: &[u8]) -> Option<(&str, usize)> {
+    let rest = buf.strip_prefix(b"GET ")?;
+    let n = rest.iter().take_while(|b| b.is_ascii_graphic()).count();
+    let (target, after) = rest.split_at(n);
+    let eol = match after {
+        [b'\r', b'\n', ..] => 2,
+        [b'\n', ..] => 1,
+        _ => return None,
+    };
+    if target.is_empty() || !after.iter().all(|&b| b == b'\r' || b == b'\n') {
+        return None;
+    }
+    let target = std::str::from_utf8(target).ok()?;
+    Some((target, 4 + n + eol))
+}
+
 /// Bytes of a start line read by [`lax_start`] at most.
 const LAX_LINE_MAX: usize = 8 * 1024;
 
 /// The start line of a head that could not be parsed (cut by a gap, too large, malformed),
 /// read laxly so the report can still say what it was: `(start, version)`.
-pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, u8)> {
+pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, HttpVersion)> {
     // The line may be cut (a gap, the cap): keep what there is.
     let end = buf
         .iter()
@@ -279,7 +289,13 @@ pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, u8)> {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let (a, b, c) = (parts.next()?, parts.next()?, parts.next().unwrap_or(&[]));
     let text = |x: &[u8]| String::from_utf8_lossy(x).into_owned();
-    let minor = |v: &[u8]| u8::from(v != b"HTTP/1.0");
+    let minor = |v: &[u8]| {
+        if v == b"HTTP/1.0" {
+            HttpVersion::Http10
+        } else {
+            HttpVersion::Http11
+        }
+    };
     match dir {
         Dir::ToServer => Some((
             Start::Request {
@@ -325,7 +341,7 @@ mod tests {
         );
         assert_eq!(
             (h.version, h.len, h.length),
-            (0, buf.len() - 5, Length::Exact(5))
+            (HttpVersion::Http10, buf.len() - 5, Length::Exact(5))
         );
         assert_eq!(h.headers.len(), 2);
     }
@@ -397,6 +413,40 @@ mod tests {
     }
 
     #[test]
+    fn http09_only_when_clear() {
+        assert_eq!(
+            http09_request(b"GET /bad.html\r\n"),
+            Some(("/bad.html", 15))
+        );
+        assert_eq!(http09_request(b"GET /\r\n\r\n"), Some(("/", 7)));
+        assert_eq!(http09_request(b"GET /x\n"), Some(("/x", 7)));
+        for no in [
+            &b"GET /x"[..],               // no line end yet (or cut at capture end)
+            b"GET /x HTTP/1.1\r\n",       // has a version
+            b"GET /x\r\nHost: y\r\n\r\n", // header fields: a 1.x head missing its version
+            b"POST /x\r\n",               // only GET exists in 0.9
+            b"get /x\r\n",
+            b"GET  /x\r\n",
+            b"GET \r\n",
+            b"GET /\x01x\r\n",
+            b"GET /\xc3\xa9\r\n",
+            b"\x00\x01garbage\r\n",
+        ] {
+            assert_eq!(
+                http09_request(no),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(no)
+            );
+        }
+        // httparse rejects the simple request, so the caller gets to try 0.9 on it.
+        assert!(matches!(
+            parse(b"GET /bad.html\r\n", Dir::ToServer),
+            Parsed::Invalid
+        ));
+    }
+
+    #[test]
     fn lax() {
         let (s, v) = lax_start(b"GET /x HTTP/1.0\r\nHost", Dir::ToServer).unwrap();
         assert_eq!(
@@ -406,7 +456,7 @@ mod tests {
                     method: "GET".into(),
                     target: "/x".into()
                 },
-                0
+                HttpVersion::Http10
             )
         );
         let (s, _) = lax_start(b"HTTP/1.1 502 Bad Gateway\r\n", Dir::ToClient).unwrap();
@@ -425,7 +475,7 @@ mod tests {
                     method: "GET".into(),
                     target: "/x".into()
                 },
-                1
+                HttpVersion::Http11
             )
         );
         assert!(lax_start(b"GET", Dir::ToServer).is_none());

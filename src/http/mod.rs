@@ -2,10 +2,15 @@
 //!
 //! [`HttpConn`] takes each direction's in-order bytes as they come, plus gaps and ends, and
 //! yields [`Exchange`]s: request and response heads (httparse), body sizes and a short decoded
-//! preview, timing, and notes. Requests queue FIFO and pair with responses in order, so
-//! pipelining and keep-alive work; 1xx responses are recorded on the final one; 101 and a 2xx
-//! to CONNECT end parsing (the bytes after are another protocol). Bodies are never kept: bodies
-//! of known length are skipped without scanning, which keeps the layer at memory speed.
+//! preview, timing, and notes. HTTP/0.9 is recognised only from an unmistakable simple
+//! request (RFC 1945 section 4.1) opening a connection. Requests queue FIFO and pair with
+//! responses in order, so pipelining and keep-alive work; 1xx responses are recorded on the
+//! final one; 101 and a 2xx to CONNECT end parsing (the bytes after are another protocol).
+//! Client bytes sent after a CONNECT or Upgrade request before its response are held (up to
+//! `HttpLimits::max_head`; more counts as a gap) until the response decides: dropped for a
+//! tunnel, parsed as the next request otherwise, and dropped unparsed if no response comes.
+//! Bodies are never kept: bodies of known length are skipped without scanning, which keeps the
+//! layer at memory speed.
 //!
 //! It does not decrypt, parse HTTP/2, or interpret semantics beyond framing (no caching,
 //! cookies, auth). After a gap it resynchronises at the next plausible message start; a
@@ -25,6 +30,7 @@
 //! | `resync` | this message was found by searching after sync was lost: earlier messages may be missing, so pairing may be off |
 //! | `upgrade` | 101 Switching Protocols: later bytes are another protocol, not parsed |
 //! | `connect` | a 2xx to CONNECT: later bytes are a tunnel, not parsed |
+//! | `http/0.9` | an HTTP/0.9 simple request (`GET target CRLF`, the first and only one on its connection); its response, unless the server sent a status line, has no head: status 0, reason "", version 0.9, the body runs until the server closes |
 //! | `head-too-large` | a head exceeded `HttpLimits::max_head` (or had more than 1024 fields) |
 //! | `bad-head` | a head httparse rejects, or an invalid Content-Length |
 //! | `bad-framing` | a request with a Transfer-Encoding that does not end in chunked |

@@ -2,19 +2,112 @@
 
 use super::{ConnId, Timestamp};
 
-/// A header as received: name as sent, value decoded lossily as UTF-8. Never printed raw.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
+/// The header fields of one message, in order, duplicates included: names as sent, values
+/// decoded lossily as UTF-8. Never printed raw.
+///
+/// Stored as one string holding every name and value back to back plus the end offsets of
+/// each, so a message costs two allocations however many fields it has (a `String` per name
+/// and value made malloc the largest cost of the HTTP layer).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    text: Box<str>,
+    /// Per field: (end of the name, end of the value) in `text`; a name starts where the
+    /// previous value ended.
+    ends: Box<[(u32, u32)]>,
+}
+
+impl Fields {
+    /// Fields from `(name, value)` byte pairs; invalid UTF-8 becomes U+FFFD. Fields past
+    /// 4 GiB of text are dropped (a head is capped far below that).
+    pub fn from_bytes<'b, I>(fields: I) -> Fields
+    where
+        I: IntoIterator<Item = (&'b [u8], &'b [u8])>,
+        I::IntoIter: Clone + ExactSizeIterator,
+    {
+        let fields = fields.into_iter();
+        let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
+        let mut text = String::with_capacity(size);
+        let mut ends = Vec::with_capacity(fields.len());
+        for (name, value) in fields {
+            push_lossy(&mut text, name);
+            let name_end = text.len();
+            push_lossy(&mut text, value);
+            match (u32::try_from(name_end), u32::try_from(text.len())) {
+                (Ok(n), Ok(v)) => ends.push((n, v)),
+                _ => break,
+            }
+        }
+        Fields {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// `(name, value)` pairs in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&(n, v)| {
+            let (from, n, v) = (start, n as usize, v as usize);
+            start = v;
+            (
+                self.text.get(from..n).unwrap_or(""),
+                self.text.get(n..v).unwrap_or(""),
+            )
+        })
+    }
+
+    /// First value with this name (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// Appends `b` as UTF-8, lossily; valid UTF-8 (nearly every field) is copied once.
+fn push_lossy(text: &mut String, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(s) => text.push_str(s),
+        Err(_) => text.push_str(&String::from_utf8_lossy(b)),
+    }
+}
+
+/// The protocol version a message was sent with (RFC 9112 section 2.3; RFC 1945 for 0.9).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// A simple request (`GET target CRLF`) and its head-less response: the body runs to the
+    /// close of the connection.
+    Http09,
+    Http10,
+    /// Also the version assumed for a head whose version could not be read.
+    #[default]
+    Http11,
+}
+
+impl HttpVersion {
+    /// The spelling on the wire: `"HTTP/1.1"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http09 => "HTTP/0.9",
+            HttpVersion::Http10 => "HTTP/1.0",
+            HttpVersion::Http11 => "HTTP/1.1",
+        }
+    }
 }
 
 /// Fields both messages share.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
-    /// `1` for HTTP/1.1, `0` for HTTP/1.0.
-    pub version: u8,
-    pub headers: Vec<Header>,
+    pub version: HttpVersion,
+    pub headers: Fields,
     /// Time of the first byte of the head.
     pub first_byte: Timestamp,
     /// Time of the last byte, when the message completed.
@@ -33,10 +126,12 @@ pub struct Message {
 impl Message {
     /// First header value with this name (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.get(name)
+    }
+
+    /// `(name, value)` of every header field, in order.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        self.headers.iter()
     }
 }
 
@@ -86,5 +181,47 @@ impl Exchange {
             (Some(q), Some(r)) => q.msg.complete.is_none() || r.msg.complete.is_none(),
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_order_case_and_duplicates() {
+        let f = Fields::from_bytes([
+            (&b"Host"[..], &b"a"[..]),
+            (b"X-Empty", b""),
+            (b"set-Cookie", b"1"),
+            (b"Set-Cookie", b"2"),
+            (b"X-Bin", b"\xffok"),
+            (b"\xc3\xa9", b"\xe2\x82"),
+        ]);
+        assert_eq!(f.len(), 6);
+        let all: Vec<_> = f.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("Host", "a"),
+                ("X-Empty", ""),
+                ("set-Cookie", "1"),
+                ("Set-Cookie", "2"),
+                ("X-Bin", "\u{fffd}ok"),
+                ("é", "\u{fffd}"),
+            ]
+        );
+        assert_eq!(f.get("SET-COOKIE"), Some("1"));
+        assert_eq!(f.get("x-empty"), Some(""));
+        assert_eq!(f.get("absent"), None);
+        let m = Message {
+            headers: f,
+            ..Message::default()
+        };
+        assert_eq!(m.header("host"), Some("a"));
+        assert_eq!(m.headers().len(), 6);
+        let none = Fields::from_bytes(std::iter::empty::<(&[u8], &[u8])>());
+        assert!(none.is_empty() && none.iter().next().is_none());
+        assert_eq!(none, Fields::default());
     }
 }

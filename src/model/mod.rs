@@ -10,7 +10,7 @@ mod segment;
 mod time;
 
 pub use connection::{AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource};
-pub use exchange::{Exchange, Header, Message, Request, Response};
+pub use exchange::{Exchange, Fields, HttpVersion, Message, Request, Response};
 pub use frame::Frame;
 pub use segment::{Dir, LinkMeta, Segment, TcpFlags};
 pub use time::Timestamp;

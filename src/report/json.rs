@@ -2,7 +2,7 @@
 //! The schema is documented in docs/json.md and kept stable: fields are added, never renamed.
 
 use super::timefmt::rfc3339;
-use crate::model::{AppInfo, Connection, DirStats, Exchange, Header, Message, Timestamp};
+use crate::model::{AppInfo, Connection, DirStats, Exchange, Message, Timestamp};
 use crate::pipeline::{Sink, Summary};
 use crate::reassembly::ConnMeta;
 use serde::Serialize;
@@ -40,8 +40,8 @@ impl<W: Write> Sink for JsonSink<W> {
             kind: "exchange",
             conn: ex.conn,
             index: ex.index,
-            client: conn.client.to_string(),
-            server: conn.server.to_string(),
+            client: Shown(&conn.client),
+            server: Shown(&conn.server),
             request: ex.request.as_ref().map(|q| RequestJson {
                 method: &q.method,
                 target: &q.target,
@@ -103,8 +103,8 @@ struct ExchangeJson<'a> {
     kind: &'static str,
     conn: u64,
     index: u32,
-    client: String,
-    server: String,
+    client: Shown<&'a std::net::SocketAddr>,
+    server: Shown<&'a std::net::SocketAddr>,
     request: Option<RequestJson<'a>>,
     response: Option<ResponseJson<'a>>,
     latency_ms: Option<f64>,
@@ -132,37 +132,47 @@ struct ResponseJson<'a> {
 #[derive(Serialize)]
 struct MessageJson<'a> {
     version: &'static str,
-    headers: Vec<(&'a str, &'a str)>,
+    headers: HeadersJson<'a>,
     first_byte: String,
     complete: Option<String>,
     head_bytes: u32,
     body_bytes: u64,
     gap_bytes: u64,
-    body_preview: String,
+    body_preview: std::borrow::Cow<'a, str>,
     preview_note: Option<&'a str>,
 }
 
 impl<'a> From<&'a Message> for MessageJson<'a> {
     fn from(m: &'a Message) -> Self {
         MessageJson {
-            version: if m.version == 0 {
-                "HTTP/1.0"
-            } else {
-                "HTTP/1.1"
-            },
-            headers: m
-                .headers
-                .iter()
-                .map(|Header { name, value }| (name.as_str(), value.as_str()))
-                .collect(),
+            version: m.version.as_str(),
+            headers: HeadersJson(m),
             first_byte: rfc3339(m.first_byte),
             complete: ts(m.complete),
             head_bytes: m.head_len,
             body_bytes: m.body_len,
             gap_bytes: m.gap_bytes,
-            body_preview: String::from_utf8_lossy(&m.body_preview).into_owned(),
+            body_preview: String::from_utf8_lossy(&m.body_preview),
             preview_note: m.preview_note.as_deref(),
         }
+    }
+}
+
+/// The header fields as an array of `[name, value]`, written straight from the message.
+struct HeadersJson<'a>(&'a Message);
+
+impl Serialize for HeadersJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.headers())
+    }
+}
+
+/// A value written with its `Display` (an address), without building a `String` first.
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
     }
 }
 
@@ -259,7 +269,11 @@ impl serde_json::ser::Formatter for SafeFormatter {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        if !fragment.chars().any(super::escape::is_unsafe) {
+        // Printable ASCII (nearly all output) is safe: skip the per-char check. serde_json has
+        // already split out `"`, `\\` and C0 controls, so this is the whole test for ASCII.
+        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b))
+            || !fragment.chars().any(super::escape::is_unsafe)
+        {
             return w.write_all(fragment.as_bytes());
         }
         for c in fragment.chars() {

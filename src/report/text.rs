@@ -122,7 +122,12 @@ impl<W: Write> Sink for TextSink<W> {
             Some(r) => {
                 let class = usize::from(r.status / 100).min(5);
                 self.shown.by_class[class] += 1;
-                (r.status.to_string(), bytes(r.msg.body_len))
+                // An HTTP/0.9 response has no status line (its status is 0): say so.
+                let status = match r.msg.version {
+                    crate::model::HttpVersion::Http09 if r.status == 0 => "0.9".to_owned(),
+                    _ => r.status.to_string(),
+                };
+                (status, bytes(r.msg.body_len))
             }
             None => ("-".into(), "-".into()),
         };

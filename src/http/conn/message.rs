@@ -2,12 +2,12 @@
 //! with its framing (RFC 9112 section 6.3), a lost head becomes what its start line says,
 //! and a finished body writes its counts, preview and completion time back.
 
-use super::{msg_mut, HttpConn, InBody, State};
+use super::{msg_mut, Hold, HttpConn, InBody, State};
 use crate::http::body::{Body, Chunk};
-use crate::http::head::{self, Head, Length, Start};
+use crate::http::head::{self, Coding, Head, Length, Start};
 use crate::http::preview::Preview;
 use crate::http::queue::add_note;
-use crate::model::{Dir, Exchange, Message, Request, Response, Timestamp};
+use crate::model::{Dir, Exchange, HttpVersion, Message, Request, Response, Timestamp};
 
 impl HttpConn {
     /// The exchange the next response belongs to.
@@ -111,6 +111,8 @@ impl HttpConn {
             head_len: u32::try_from(h.len).unwrap_or(u32::MAX),
             ..Message::default()
         };
+        let mut then_hold = false;
+        let mut release = None;
         let (index, body) = match h.start {
             Start::Request { method, target } => {
                 self.make_room(out);
@@ -125,6 +127,9 @@ impl HttpConn {
                 if body.is_none() {
                     msg.complete = Some(ts);
                 }
+                // RFC 9110 sections 9.3.6 and 7.8: what follows may be a tunnel or another
+                // protocol; only the response can tell.
+                let switching = method == "CONNECT" || msg.headers.get("upgrade").is_some();
                 let index = self.queue.push(Some(Request {
                     method,
                     target,
@@ -136,6 +141,13 @@ impl HttpConn {
                 }
                 if let Some(p) = self.queue.get(index) {
                     p.req_open = body.is_some();
+                }
+                if switching && h.length != Length::UntilClose {
+                    if body.is_some() {
+                        then_hold = true;
+                    } else {
+                        self.hold(index);
+                    }
                 }
                 (index, body)
             }
@@ -180,7 +192,10 @@ impl HttpConn {
                     self.upgraded = Some(note);
                     for side in &mut self.sides {
                         side.state = State::Done;
+                        side.hold = Hold::default();
                     }
+                } else {
+                    release = Some(index);
                 }
                 (index, body)
             }
@@ -195,11 +210,105 @@ impl HttpConn {
                 body,
                 preview: Preview::new(h.coding, self.limits.preview, hint),
                 index,
+                then_hold,
                 body_len: 0,
                 gap_bytes: 0,
             });
         }
+        if let Some(index) = release {
+            self.release(index, out);
+        }
         self.queue.emit_ready(out);
+    }
+
+    /// Starts holding the client bytes after request `index` (a CONNECT or Upgrade).
+    fn hold(&mut self, index: u32) {
+        let side = &mut self.sides[Dir::ToServer.index()];
+        side.state = State::Hold;
+        side.hold = Hold {
+            index,
+            ..Hold::default()
+        };
+    }
+
+    /// The final response to exchange `index` was no switch: bytes held behind its request
+    /// are parsed as what they are, the next request(s), at the time the first of them came.
+    fn release(&mut self, index: u32, out: &mut Vec<Exchange>) {
+        let side = &mut self.sides[Dir::ToServer.index()];
+        if !matches!(side.state, State::Hold) || side.hold.index != index {
+            return;
+        }
+        let hold = std::mem::take(&mut side.hold);
+        side.state = State::Head;
+        if let Some(ts) = hold.ts {
+            self.data(Dir::ToServer, ts, &hold.buf, out);
+            if hold.lost > 0 {
+                self.gap(Dir::ToServer, ts, hold.lost, out);
+            }
+        }
+    }
+
+    /// An HTTP/0.9 simple request (RFC 1945 section 4.1) in `buf`, a head httparse rejected:
+    /// opens its exchange and returns true. Only the first message of a connection can be one,
+    /// and only before the server said anything (0.9 has one request per connection); the rest
+    /// of the client side is ignored.
+    pub(super) fn http09_request(
+        &mut self,
+        dir: Dir,
+        buf: &[u8],
+        first: Timestamp,
+        ts: Timestamp,
+        out: &mut Vec<Exchange>,
+    ) -> bool {
+        let [client, server] = &self.sides;
+        let first_message = self.queue.emitted == 0 && self.queue.len() == 0 && !client.resynced;
+        if dir != Dir::ToServer || !first_message || !matches!(server.state, State::Fresh) {
+            return false;
+        }
+        let Some((target, line)) = head::http09_request(buf) else {
+            return false;
+        };
+        let index = self.queue.push(Some(Request {
+            method: "GET".to_owned(),
+            target: target.to_owned(),
+            msg: Message {
+                version: HttpVersion::Http09,
+                first_byte: first,
+                complete: Some(ts),
+                head_len: u32::try_from(line).unwrap_or(u32::MAX),
+                ..Message::default()
+            },
+        }));
+        self.queue.note(index, "http/0.9");
+        self.sides[Dir::ToServer.index()].state = State::Done;
+        self.sides[Dir::ToClient.index()].state = State::Http09;
+        self.queue.emit_ready(out);
+        true
+    }
+
+    /// The first server bytes after an HTTP/0.9 request: a response with no status line and no
+    /// headers (status 0, reason "", version 0.9) whose body runs until the server closes.
+    pub(super) fn start_http09_response(&mut self, ts: Timestamp) {
+        let index = self.response_target();
+        let response = Response {
+            status: 0,
+            reason: String::new(),
+            msg: Message {
+                version: HttpVersion::Http09,
+                first_byte: ts,
+                ..Message::default()
+            },
+            informational: Vec::new(),
+        };
+        self.queue.answer(index, Some(response), true);
+        self.sides[Dir::ToClient.index()].state = State::Body(InBody {
+            body: Body::UntilClose,
+            preview: Preview::new(Coding::Identity, self.limits.preview, None),
+            index,
+            then_hold: false,
+            body_len: 0,
+            gap_bytes: 0,
+        });
     }
 
     pub(super) fn take_resync(&mut self, dir: Dir, index: u32) {
@@ -220,6 +329,9 @@ impl HttpConn {
         let State::Body(b) = std::mem::replace(&mut side.state, State::Head) else {
             return;
         };
+        if b.then_hold && complete.is_some() {
+            self.hold(b.index);
+        }
         let (preview, preview_note) = b.preview.finish(complete.is_none(), b.body_len);
         if let Some(p) = self.queue.get(b.index) {
             if let Some(msg) = msg_mut(p, dir) {

@@ -3,9 +3,10 @@
 #[cfg(test)]
 mod bench;
 mod edge;
+mod http09;
 
 use super::*;
-use crate::model::{Dir, Exchange, Timestamp};
+use crate::model::{Dir, Exchange, HttpVersion, Timestamp};
 use proptest::prelude::*;
 
 /// One stream event; its timestamp is its position in the script.
@@ -83,7 +84,7 @@ fn simple_get() {
     let (q, r) = (req(e), resp(e));
     assert_eq!(
         (q.method.as_str(), q.target.as_str(), q.msg.version),
-        ("GET", "/index.html", 1)
+        ("GET", "/index.html", HttpVersion::Http11)
     );
     assert_eq!(q.msg.header("host"), Some("example.com"));
     assert_eq!(
