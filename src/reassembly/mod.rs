@@ -63,6 +63,8 @@ mod tests;
 mod tests_lifecycle;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_rst_reorder;
 
 use crate::model::{ConnId, Connection, Dir, EndReason, RoleSource, Segment, Timestamp};
 use closed::{Closed, ClosedSet};
