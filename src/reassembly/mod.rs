@@ -16,13 +16,43 @@
 //! the capture alone, so a replay gives the same result. The overlap policy (first copy
 //! captured wins) is documented in `stream.rs`.
 //!
+//! Capture order is not wire order. On multi-queue capture (`tcpdump -i any`, per-CPU
+//! AF_PACKET ring buffers, fanout) and in merged files, a response and the ACK of a request
+//! can be recorded before the request itself, sometimes with an earlier timestamp. Wireshark
+//! marks such a trace "ACKed unseen segment" then "spurious retransmission" and loses the
+//! request. Here, when a segment ACKs reverse-direction bytes the capture has not shown yet,
+//! the gap is not declared at once: that direction's payload-carrying segments (FINs too;
+//! bare ACKs need not wait) are *parked* (copied) while the reverse bytes are "ACKed but
+//! unseen". If the missing bytes arrive, in any order, they are delivered first and the parked
+//! segments follow in their capture order; if `reorder_window` of capture time or
+//! `reorder_packets` packets of the connection pass first, or the parking limits
+//! (`reorder_segments`, `reorder_bytes`, the global out-of-order budget) are hit, the gap is
+//! declared (dated at the ACK that revealed it) and the parked segments are released. One
+//! direction's bytes are never reordered; `finish` and any close release everything.
+//!
+//! A RST does not always end a connection: a receiver drops a RST outside its window (RFC
+//! 5961 section 3.2 even answers most in-window ones with a challenge ACK), and a segment with
+//! an unexpected TCP-MD5 option (RFC 2385) is dropped whole, RST or not. So a RST whose
+//! sequence number is outside the receiver's window (as the capture knows it: from one byte
+//! before the next expected byte to 2^30 (`MAX_WINDOW`) ahead) is ignored and counted; an
+//! in-window RST puts the connection in a reset state for `rst_grace` of capture time. If the
+//! RST's sender then sends anything but a RST or SYN, the RST is counted as overruled, what
+//! the peer sent meanwhile (parked, bounded as above) is replayed and the connection goes on;
+//! the peer's segments alone prove nothing (they may have been in flight). Otherwise the
+//! connection ends as reset, dated at the RST, when the grace passes, at a fresh SYN on the
+//! tuple or at `finish`; the peer's parked segments count as stragglers (`after_close`), as
+//! they would after an immediate close. Deadlines live in a heap checked as capture time
+//! advances, so this costs nothing per segment when no RST or reordering is pending.
+//!
 //! Order of handler calls for each segment: `gap` of the reverse direction when this segment
-//! ACKs bytes the capture missed, then this direction's `data` / `gap` / `end`, then `close`
-//! when the segment ended the connection.
+//! ACKs bytes the capture missed (after the parking described above), then this direction's
+//! `data` / `gap` / `end`, then `close` when the segment ended the connection. `end` comes
+//! only with the final FIN or the final RST, never for an overruled RST.
 
 mod closed;
 mod conn;
 mod ooo;
+mod park;
 mod roles;
 mod stream;
 mod table;
@@ -33,10 +63,14 @@ mod tests;
 mod tests_lifecycle;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_rst_reorder;
 
 use crate::model::{ConnId, Connection, Dir, EndReason, RoleSource, Segment, Timestamp};
 use closed::{Closed, ClosedSet};
-use conn::Conn;
+use conn::{Conn, Step};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use stream::Pool;
@@ -81,6 +115,19 @@ pub struct ReassemblyConfig {
     pub closed_window: Duration,
     /// Closed 4-tuples remembered at most.
     pub closed_max: usize,
+    /// How long (capture time) an in-window RST waits before it ends the connection; data or
+    /// ACKs from its sender within it mean the connection went on. Zero: a RST ends at once.
+    pub rst_grace: Duration,
+    /// How long (capture time) a direction's segments wait for reverse-direction bytes they
+    /// ACK that the capture has not shown yet, before those bytes are declared a gap. Zero:
+    /// declared at once.
+    pub reorder_window: Duration,
+    /// Packets of the connection after which that wait ends too (whichever comes first).
+    pub reorder_packets: usize,
+    /// Segments parked per connection at most (for `reorder_window` or `rst_grace`).
+    pub reorder_segments: usize,
+    /// Payload bytes parked per connection at most.
+    pub reorder_bytes: usize,
 }
 
 impl Default for ReassemblyConfig {
@@ -97,6 +144,17 @@ impl Default for ReassemblyConfig {
             // 2*MSL as Linux applies it (TCP_TIMEWAIT_LEN).
             closed_window: Duration::from_secs(60),
             closed_max: 4096,
+            // Long enough for the sender's next packet after a RST a receiver ignored (an RTT
+            // or an application think time), short next to TIME-WAIT.
+            rst_grace: Duration::from_secs(1),
+            // Per-CPU capture buffers (`tcpdump -i any`, AF_PACKET fanout) and merged files
+            // reorder by well under a millisecond; 10 ms leaves room.
+            reorder_window: Duration::from_millis(10),
+            // Capture reordering displaces a packet by a few packets of its connection; a
+            // real loss shows the peer going on (more ACKs, more data) within as many.
+            reorder_packets: 4,
+            reorder_segments: 8,
+            reorder_bytes: 16 << 10,
         }
     }
 }
@@ -127,6 +185,15 @@ pub struct ReassemblyStats {
     pub ooo_overflow_gap_bytes: u64,
     /// Most out-of-order bytes held at once over all connections.
     pub ooo_peak_bytes: u64,
+    /// RSTs outside the receiver's window, ignored.
+    pub rst_out_of_window: u64,
+    /// In-window RSTs the connection went on after (their sender sent more within the grace).
+    pub rst_overruled: u64,
+    /// Times a direction's segments were parked because they ACKed reverse-direction bytes
+    /// the capture had not shown yet.
+    pub reorder_parks: u64,
+    /// Of those, the times the missing bytes then arrived (no gap).
+    pub reorder_parks_resolved: u64,
 }
 
 /// The reassembler: flow table, limits, statistics.
@@ -137,6 +204,9 @@ pub struct Reassembler<H: StreamHandler> {
     pool: Pool,
     next_id: ConnId,
     stats: ReassemblyStats,
+    /// When connections want to be woken (RST grace, parking window): (when, id, slot).
+    /// Entries of connections that moved on or closed are skipped when they come up.
+    deadlines: BinaryHeap<Reverse<(Timestamp, ConnId, u32)>>,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -151,12 +221,18 @@ impl<H: StreamHandler> Reassembler<H> {
                 dir_bytes: config.ooo_bytes_per_dir,
                 dir_segments: config.ooo_segments_per_dir,
                 total_bytes: config.ooo_bytes_total,
+                park_segments: config.reorder_segments,
+                park_bytes: config.reorder_bytes,
+                park_window_ns: nanos(config.reorder_window),
+                park_packets: config.reorder_packets,
+                rst_grace_ns: nanos(config.rst_grace),
                 ..Pool::default()
             },
             table: Table::new(),
             config,
             next_id: 1,
             stats: ReassemblyStats::default(),
+            deadlines: BinaryHeap::new(),
         }
     }
 
@@ -165,7 +241,15 @@ impl<H: StreamHandler> Reassembler<H> {
         self.stats.segments += 1;
         self.expire(seg.ts, ctx);
         let key = FlowKey::new(seg.src, seg.dst);
-        let slot = match self.table.find(&key) {
+        let mut found = self.table.find(&key);
+        if let Some(slot) = found {
+            if self.table.get(slot).is_some_and(|c| c.reset_ended_by(seg)) {
+                // A fresh SYN: the reset was final; the closed set judges the SYN.
+                self.end(slot, EndReason::Rst, seg.ts, ctx);
+                found = None;
+            }
+        }
+        let slot = match found {
             Some(slot) if self.table.get(slot).is_some_and(|c| c.reused_by(seg)) => {
                 self.end(slot, EndReason::Reused, seg.ts, ctx);
                 self.open(key, seg, ctx)
@@ -178,15 +262,25 @@ impl<H: StreamHandler> Reassembler<H> {
             None => self.open(key, seg, ctx),
         };
         self.table.touch(slot);
-        let ended = match self.table.get_mut(slot) {
+        let step = match self.table.get_mut(slot) {
             Some(conn) => conn.segment(seg, ctx, &mut self.pool),
-            None => None,
+            None => Step::default(),
         };
         self.stats.ooo_peak_bytes = self.stats.ooo_peak_bytes.max(self.pool.used as u64);
-        if let Some(reason) = ended {
-            self.end(slot, reason, seg.ts, ctx);
-        }
+        self.apply(slot, step, seg.ts, ctx);
         self.sync_pool_stats();
+    }
+
+    /// Acts on what a connection reported.
+    fn apply(&mut self, slot: u32, step: Step, ts: Timestamp, ctx: &mut H::Ctx) {
+        if step.absorbed {
+            self.stats.after_close += 1;
+        }
+        if let Some(reason) = step.ended {
+            self.end(slot, reason, ts, ctx);
+        } else if let (Some(when), Some(conn)) = (step.wake, self.table.get(slot)) {
+            self.deadlines.push(Reverse((when, conn.meta.id, slot)));
+        }
     }
 
     /// The capture ended: every open connection is closed (`EndReason::CaptureEnd`), in the
@@ -203,6 +297,7 @@ impl<H: StreamHandler> Reassembler<H> {
             self.end(slot, EndReason::CaptureEnd, ts, ctx);
         }
         self.closed.clear();
+        self.deadlines.clear();
         self.sync_pool_stats();
     }
 
@@ -210,9 +305,24 @@ impl<H: StreamHandler> Reassembler<H> {
         &self.stats
     }
 
-    /// Idle connections end; old closed tuples are forgotten. Only the least recently active
-    /// entries are looked at, so this is O(1) amortized per segment.
+    /// Due deadlines fire (RSTs become final, parked segments are released); idle
+    /// connections end; old closed tuples are forgotten. Only due deadlines and the least
+    /// recently active entries are looked at, so this is O(log n) amortized per segment.
     fn expire(&mut self, now: Timestamp, ctx: &mut H::Ctx) {
+        while let Some(&Reverse((when, id, slot))) = self.deadlines.peek() {
+            if now.since(when) <= 0 {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(conn) = self.table.get_mut(slot) else {
+                continue;
+            };
+            if conn.meta.id != id || conn.deadline() != Some(when) {
+                continue;
+            }
+            let step = conn.wake(now, ctx, &mut self.pool);
+            self.apply(slot, step, when, ctx);
+        }
         let idle = nanos(self.config.idle_timeout);
         while let Some(slot) = self.table.oldest() {
             let Some(last) = self.table.get(slot).map(Conn::last) else {
@@ -256,9 +366,15 @@ impl<H: StreamHandler> Reassembler<H> {
         slot
     }
 
+    /// Ends a connection. One in the reset state ends as reset, at its RST, whatever ended it
+    /// (its grace ran out, a fresh SYN, idle, eviction, end of capture).
     fn end(&mut self, slot: u32, reason: EndReason, ts: Timestamp, ctx: &mut H::Ctx) {
         let Some((key, conn)) = self.table.remove(slot) else {
             return;
+        };
+        let (reason, ts) = match conn.reset_at() {
+            Some(at) => (EndReason::Rst, at),
+            None => (reason, ts),
         };
         let counter = match reason {
             EndReason::Fin => &mut self.stats.closed_fin,
@@ -279,12 +395,16 @@ impl<H: StreamHandler> Reassembler<H> {
             };
             self.closed.insert(key, closed);
         }
-        conn.close(reason, ts, ctx, &mut self.pool);
+        self.stats.after_close += conn.close(reason, ts, ctx, &mut self.pool);
     }
 
     fn sync_pool_stats(&mut self) {
         self.stats.out_of_window = self.pool.out_of_window;
         self.stats.ooo_overflows = self.pool.overflows;
         self.stats.ooo_overflow_gap_bytes = self.pool.overflow_gap_bytes;
+        self.stats.rst_out_of_window = self.pool.rst_out_of_window;
+        self.stats.rst_overruled = self.pool.rst_overruled;
+        self.stats.reorder_parks = self.pool.parks;
+        self.stats.reorder_parks_resolved = self.pool.parks_resolved;
     }
 }

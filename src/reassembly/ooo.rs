@@ -8,13 +8,22 @@
 use super::stream::seq_diff;
 use std::collections::VecDeque;
 
-/// Out-of-order memory limits and the counters they feed, shared by every stream.
+/// Out-of-order and parking limits and the counters they feed, shared by every connection.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pool {
     pub dir_bytes: usize,
     pub dir_segments: usize,
     pub total_bytes: usize,
-    /// Bytes held by all streams now.
+    /// Parked segments per connection, and their payload bytes (`park.rs`).
+    pub park_segments: usize,
+    pub park_bytes: usize,
+    /// How long (capture time, and in packets of the connection) segments stay parked
+    /// waiting for ACKed unseen bytes.
+    pub park_window_ns: i64,
+    pub park_packets: usize,
+    /// How long (capture time) a RST waits before it ends the connection.
+    pub rst_grace_ns: i64,
+    /// Bytes held by all streams and parked by all connections now.
     pub used: usize,
     /// Times a limit forced a stream to skip ahead.
     pub overflows: u64,
@@ -22,6 +31,14 @@ pub(crate) struct Pool {
     pub overflow_gap_bytes: u64,
     /// Segments too far ahead of their stream, ignored.
     pub out_of_window: u64,
+    /// RSTs outside the receiver's window, ignored.
+    pub rst_out_of_window: u64,
+    /// RSTs their sender went on after, within the grace period.
+    pub rst_overruled: u64,
+    /// Times a direction's segments were parked behind ACKed unseen bytes, and how many of
+    /// those the missing bytes then arrived for.
+    pub parks: u64,
+    pub parks_resolved: u64,
 }
 
 /// A copy of bytes that arrived ahead of `next`: `data`, then `missing` bytes the capture cut.

@@ -121,6 +121,11 @@ impl Stream {
             pool.out_of_window += 1;
             return Accepted::Ignored;
         }
+        if len == 0 && !fin {
+            // A bare ACK occupies no sequence space: ahead of a hole it is neither held nor a
+            // retransmission (it only says the sender sent up to there).
+            return Accepted::InOrder;
+        }
         if fin && self.fin_at.is_none() && seq_diff(end, self.next) >= 0 {
             self.set_fin(end, pool);
         }
@@ -158,6 +163,13 @@ impl Stream {
             return 0;
         }
         self.skip_to(ack, pool, sink)
+    }
+
+    /// True when `ack` acknowledges bytes of this stream the capture has not shown yet (within
+    /// the window: a wild ACK is not evidence of anything).
+    pub fn acks_unseen(&self, ack: u32) -> bool {
+        let ahead = seq_diff(ack, self.next);
+        self.started && !self.ended && ahead > 0 && ahead <= MAX_WINDOW as i32
     }
 
     /// Closing: everything held is delivered, holes below it (or below the FIN) become gaps.
