@@ -31,7 +31,8 @@ impl<W: Write> JsonSink<W> {
 
     fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
         let mut ser = serde_json::Serializer::with_formatter(&mut self.out, SafeFormatter);
-        value.serialize(&mut ser).map_err(io::Error::other)?;
+        // `From` keeps an I/O error's kind (a closed pipe must stay `BrokenPipe`).
+        value.serialize(&mut ser).map_err(io::Error::from)?;
         self.out.write_all(b"\n")
     }
 }

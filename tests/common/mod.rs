@@ -33,10 +33,18 @@ pub struct Run {
 
 impl Run {
     pub fn requests(&self) -> usize {
-        self.got.exchanges.iter().filter(|(e, _)| e.request.is_some()).count()
+        self.got
+            .exchanges
+            .iter()
+            .filter(|(e, _)| e.request.is_some())
+            .count()
     }
     pub fn responses(&self) -> usize {
-        self.got.exchanges.iter().filter(|(e, _)| e.response.is_some()).count()
+        self.got
+            .exchanges
+            .iter()
+            .filter(|(e, _)| e.response.is_some())
+            .count()
     }
     /// `METHOD target status` per exchange, in report order (`-` for a missing side).
     pub fn lines(&self) -> Vec<String> {
@@ -44,11 +52,13 @@ impl Run {
             .exchanges
             .iter()
             .map(|(e, _)| {
-                let (m, t) = e
-                    .request
+                let (m, t) = e.request.as_ref().map_or(("-".into(), "-".into()), |q| {
+                    (q.method.clone(), q.target.clone())
+                });
+                let s = e
+                    .response
                     .as_ref()
-                    .map_or(("-".into(), "-".into()), |q| (q.method.clone(), q.target.clone()));
-                let s = e.response.as_ref().map_or("-".into(), |r| r.status.to_string());
+                    .map_or("-".into(), |r| r.status.to_string());
                 format!("{m} {t} {s}")
             })
             .collect()
@@ -68,13 +78,16 @@ pub fn analyze_with(paths: &[PathBuf], config: &Config) -> Run {
         .collect();
     let mut capture = Capture::new(readers);
     let mut got = Collected::default();
-    let summary = pipeline::run(&mut capture, config, &mut got, &mut |_, _| {}).expect("collecting cannot fail");
+    let summary = pipeline::run(&mut capture, config, &mut got, &mut |_, _| {})
+        .expect("collecting cannot fail");
     Run { got, summary }
 }
 
 /// `tests/data/NAME`.
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// The third-party captures in `../shared/fixtures/pcaps`, when this checkout has them beside it
