@@ -1,6 +1,7 @@
 //! JSON lines: one object per exchange, per connection, and a closing summary.
 //! The schema is documented in docs/json.md and kept stable: fields are added, never renamed.
 
+use super::json_line as line;
 use super::timefmt::rfc3339_bytes;
 use crate::model::{AppInfo, Connection, DirStats, Exchange, Header, Message, Timestamp};
 use crate::pipeline::{Sink, Summary};
@@ -39,28 +40,64 @@ impl<W: Write> JsonSink<W> {
 
 impl<W: Write> Sink for JsonSink<W> {
     fn exchange(&mut self, ex: &Exchange, conn: &ConnMeta) -> io::Result<()> {
-        let value = ExchangeJson {
-            kind: "exchange",
-            conn: ex.conn,
-            index: ex.index,
-            client: Addr(conn.client),
-            server: Addr(conn.server),
-            request: ex.request.as_ref().map(|q| RequestJson {
-                method: &q.method,
-                target: &q.target,
-                msg: MessageJson::from(&q.msg),
-            }),
-            response: ex.response.as_ref().map(|r| ResponseJson {
-                status: r.status,
-                reason: &r.reason,
-                informational: &r.informational,
-                msg: MessageJson::from(&r.msg),
-            }),
-            latency_ms: ex.latency().map(ms),
-            incomplete: ex.incomplete(),
-            notes: &ex.notes,
-        };
-        self.line(&value)
+        // Hand-written (see `json_line`); the field order is the schema's (docs/json.md).
+        let w = &mut self.out;
+        w.write_all(b"{\"kind\":\"exchange\",\"conn\":")?;
+        line::uint(w, ex.conn)?;
+        w.write_all(b",\"index\":")?;
+        line::uint(w, u64::from(ex.index))?;
+        w.write_all(b",\"client\":")?;
+        addr(w, conn.client)?;
+        w.write_all(b",\"server\":")?;
+        addr(w, conn.server)?;
+        w.write_all(b",\"request\":")?;
+        match &ex.request {
+            None => w.write_all(b"null")?,
+            Some(q) => {
+                w.write_all(b"{\"method\":")?;
+                line::string(w, &q.method)?;
+                w.write_all(b",\"target\":")?;
+                line::string(w, &q.target)?;
+                message(w, &q.msg)?;
+            }
+        }
+        w.write_all(b",\"response\":")?;
+        match &ex.response {
+            None => w.write_all(b"null")?,
+            Some(r) => {
+                w.write_all(b"{\"status\":")?;
+                line::uint(w, u64::from(r.status))?;
+                w.write_all(b",\"reason\":")?;
+                line::string(w, &r.reason)?;
+                w.write_all(b",\"informational\":[")?;
+                for (i, code) in r.informational.iter().enumerate() {
+                    if i > 0 {
+                        w.write_all(b",")?;
+                    }
+                    line::uint(w, u64::from(*code))?;
+                }
+                w.write_all(b"]")?;
+                message(w, &r.msg)?;
+            }
+        }
+        w.write_all(b",\"latency_ms\":")?;
+        match ex.latency() {
+            // serde_json's float format, so the figures read as before.
+            Some(nanos) => serde_json::to_writer(&mut *w, &ms(nanos))?,
+            None => w.write_all(b"null")?,
+        }
+        w.write_all(if ex.incomplete() {
+            b",\"incomplete\":true,\"notes\":["
+        } else {
+            b",\"incomplete\":false,\"notes\":["
+        })?;
+        for (i, note) in ex.notes.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            line::string(w, note)?;
+        }
+        w.write_all(b"]}\n")
     }
 
     fn connection(&mut self, c: &Connection) -> io::Result<()> {
@@ -129,72 +166,59 @@ pub(super) fn ms(nanos: i64) -> f64 {
     nanos as f64 / 1e6
 }
 
-#[derive(Serialize)]
-struct ExchangeJson<'a> {
-    kind: &'static str,
-    conn: u64,
-    index: u32,
-    client: Addr,
-    server: Addr,
-    request: Option<RequestJson<'a>>,
-    response: Option<ResponseJson<'a>>,
-    latency_ms: Option<f64>,
-    incomplete: bool,
-    notes: &'a [&'static str],
-}
-
-#[derive(Serialize)]
-struct RequestJson<'a> {
-    method: &'a str,
-    target: &'a str,
-    #[serde(flatten)]
-    msg: MessageJson<'a>,
-}
-
-#[derive(Serialize)]
-struct ResponseJson<'a> {
-    status: u16,
-    reason: &'a str,
-    informational: &'a [u16],
-    #[serde(flatten)]
-    msg: MessageJson<'a>,
-}
-
-#[derive(Serialize)]
-struct MessageJson<'a> {
-    version: &'static str,
-    headers: Vec<(&'a str, &'a str)>,
-    first_byte: Time,
-    complete: Option<Time>,
-    head_bytes: u32,
-    body_bytes: u64,
-    gap_bytes: u64,
-    body_preview: Cow<'a, str>,
-    preview_note: Option<&'a str>,
-}
-
-impl<'a> From<&'a Message> for MessageJson<'a> {
-    fn from(m: &'a Message) -> Self {
-        MessageJson {
-            version: if m.version == 0 {
-                "HTTP/1.0"
-            } else {
-                "HTTP/1.1"
-            },
-            headers: m
-                .headers
-                .iter()
-                .map(|Header { name, value }| (name.as_str(), value.as_str()))
-                .collect(),
-            first_byte: Time(m.first_byte),
-            complete: ts(m.complete),
-            head_bytes: m.head_len,
-            body_bytes: m.body_len,
-            gap_bytes: m.gap_bytes,
-            body_preview: lossy(&m.body_preview),
-            preview_note: m.preview_note.as_deref(),
-        }
+/// The fields of a request or response after its first line, closing its object.
+fn message<W: Write + ?Sized>(w: &mut W, m: &Message) -> io::Result<()> {
+    w.write_all(if m.version == 0 {
+        b",\"version\":\"HTTP/1.0\",\"headers\":["
+    } else {
+        b",\"version\":\"HTTP/1.1\",\"headers\":["
+    })?;
+    for (i, Header { name, value }) in m.headers.iter().enumerate() {
+        w.write_all(if i > 0 { b",[" } else { b"[" })?;
+        line::string(w, name)?;
+        w.write_all(b",")?;
+        line::string(w, value)?;
+        w.write_all(b"]")?;
     }
+    w.write_all(b"],\"first_byte\":")?;
+    time(w, m.first_byte)?;
+    w.write_all(b",\"complete\":")?;
+    match m.complete {
+        Some(t) => time(w, t)?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"head_bytes\":")?;
+    line::uint(w, u64::from(m.head_len))?;
+    w.write_all(b",\"body_bytes\":")?;
+    line::uint(w, m.body_len)?;
+    w.write_all(b",\"gap_bytes\":")?;
+    line::uint(w, m.gap_bytes)?;
+    w.write_all(b",\"body_preview\":")?;
+    line::string(w, &lossy(&m.body_preview))?;
+    w.write_all(b",\"preview_note\":")?;
+    match &m.preview_note {
+        Some(note) => line::string(w, note)?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b"}")
+}
+
+fn time<W: Write + ?Sized>(w: &mut W, t: Timestamp) -> io::Result<()> {
+    w.write_all(b"\"")?;
+    w.write_all(&rfc3339_bytes(t))?;
+    w.write_all(b"\"")
+}
+
+/// Addresses print only digits, hex, `.:[]%`: nothing to escape.
+fn addr<W: Write + ?Sized>(w: &mut W, a: SocketAddr) -> io::Result<()> {
+    write!(w, "\"{a}\"")
+}
+
+/// A string as the serde path writes it (for the test that holds `json_line` to the same bytes).
+#[cfg(test)]
+pub(super) fn serde_string(w: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, SafeFormatter);
+    s.serialize(&mut ser).map_err(io::Error::from)
 }
 
 #[derive(Serialize)]
