@@ -49,9 +49,9 @@ pub fn run(
 
 /// Results handed to the writer thread at a time: large enough that channel traffic is noise,
 /// small enough that the results in flight stay a few MiB.
-const BATCH: usize = 256;
+const BATCH: usize = 128;
 /// Batches in flight between the two threads; the analysis blocks when the writer lags.
-const BATCHES_IN_FLIGHT: usize = 4;
+const BATCHES_IN_FLIGHT: usize = 2;
 
 /// One finished result on its way to the writer thread.
 enum Item {
