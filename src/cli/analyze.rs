@@ -4,7 +4,7 @@ use super::progress::Progress;
 use super::{AnalyzeArgs, EXIT_FAILURE, EXIT_PARTIAL};
 use anyhow::Context;
 use hopscope::capture::{Capture, FileReader};
-use hopscope::pipeline::{self, Config};
+use hopscope::pipeline::{self, Config, Sink, Summary};
 use hopscope::report::{self, JsonSink, TextSink};
 use std::io::{BufWriter, Write};
 
@@ -27,19 +27,20 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let config = Config::default();
     let mut progress = Progress::new(!args.no_progress);
     let mut on_progress = |read, total| progress.update(read, total);
-    let stdout = std::io::stdout().lock();
-    let out = BufWriter::with_capacity(1 << 16, stdout);
+    // `Stdout`, not a `StdoutLock`: the report may be written from the pipeline's writer thread.
+    let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let threaded = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
 
     let mut summary;
     if args.json {
         let mut sink = JsonSink::new(out);
-        summary = pipeline::run(&mut capture, &config, &mut sink, &mut on_progress)?;
+        summary = run_pipeline(threaded, &mut capture, &config, &mut sink, &mut on_progress)?;
         summary.errors.splice(0..0, open_errors);
         sink.summary(&summary)?;
         sink.into_inner().flush().context("writing the report")?;
     } else {
         let mut sink = TextSink::new(out);
-        summary = pipeline::run(&mut capture, &config, &mut sink, &mut on_progress)?;
+        summary = run_pipeline(threaded, &mut capture, &config, &mut sink, &mut on_progress)?;
         summary.errors.splice(0..0, open_errors);
         sink.finish_sections()?;
         let shown = std::mem::take(&mut sink.shown);
@@ -55,4 +56,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_PARTIAL
     })
+}
+
+/// Formatting runs on a second core when there is one (docs/performance.md); same output.
+fn run_pipeline<S: Sink + Send>(
+    threaded: bool,
+    capture: &mut Capture,
+    config: &Config,
+    sink: &mut S,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> std::io::Result<Summary> {
+    if threaded {
+        pipeline::run_threaded(capture, config, sink, progress)
+    } else {
+        pipeline::run(capture, config, sink, progress)
+    }
 }

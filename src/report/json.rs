@@ -1,12 +1,15 @@
 //! JSON lines: one object per exchange, per connection, and a closing summary.
 //! The schema is documented in docs/json.md and kept stable: fields are added, never renamed.
 
-use super::timefmt::rfc3339;
+use super::json_line as line;
+use super::timefmt::rfc3339_bytes;
 use crate::model::{AppInfo, Connection, DirStats, Exchange, Message, Timestamp};
 use crate::pipeline::{Sink, Summary};
 use crate::reassembly::ConnMeta;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
 /// Writes JSON lines to `W` (usually a buffered stdout).
 pub struct JsonSink<W: Write> {
@@ -29,35 +32,72 @@ impl<W: Write> JsonSink<W> {
 
     fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
         let mut ser = serde_json::Serializer::with_formatter(&mut self.out, SafeFormatter);
-        value.serialize(&mut ser).map_err(io::Error::other)?;
+        // `From` keeps an I/O error's kind (a closed pipe must stay `BrokenPipe`).
+        value.serialize(&mut ser).map_err(io::Error::from)?;
         self.out.write_all(b"\n")
     }
 }
 
 impl<W: Write> Sink for JsonSink<W> {
     fn exchange(&mut self, ex: &Exchange, conn: &ConnMeta) -> io::Result<()> {
-        let value = ExchangeJson {
-            kind: "exchange",
-            conn: ex.conn,
-            index: ex.index,
-            client: Shown(&conn.client),
-            server: Shown(&conn.server),
-            request: ex.request.as_ref().map(|q| RequestJson {
-                method: &q.method,
-                target: &q.target,
-                msg: MessageJson::from(&q.msg),
-            }),
-            response: ex.response.as_ref().map(|r| ResponseJson {
-                status: r.status,
-                reason: &r.reason,
-                informational: &r.informational,
-                msg: MessageJson::from(&r.msg),
-            }),
-            latency_ms: ex.latency().map(ms),
-            incomplete: ex.incomplete(),
-            notes: &ex.notes,
-        };
-        self.line(&value)
+        // Hand-written (see `json_line`); the field order is the schema's (docs/json.md).
+        let w = &mut self.out;
+        w.write_all(b"{\"kind\":\"exchange\",\"conn\":")?;
+        line::uint(w, ex.conn)?;
+        w.write_all(b",\"index\":")?;
+        line::uint(w, u64::from(ex.index))?;
+        w.write_all(b",\"client\":")?;
+        addr(w, conn.client)?;
+        w.write_all(b",\"server\":")?;
+        addr(w, conn.server)?;
+        w.write_all(b",\"request\":")?;
+        match &ex.request {
+            None => w.write_all(b"null")?,
+            Some(q) => {
+                w.write_all(b"{\"method\":")?;
+                line::string(w, &q.method)?;
+                w.write_all(b",\"target\":")?;
+                line::string(w, &q.target)?;
+                message(w, &q.msg)?;
+            }
+        }
+        w.write_all(b",\"response\":")?;
+        match &ex.response {
+            None => w.write_all(b"null")?,
+            Some(r) => {
+                w.write_all(b"{\"status\":")?;
+                line::uint(w, u64::from(r.status))?;
+                w.write_all(b",\"reason\":")?;
+                line::string(w, &r.reason)?;
+                w.write_all(b",\"informational\":[")?;
+                for (i, code) in r.informational.iter().enumerate() {
+                    if i > 0 {
+                        w.write_all(b",")?;
+                    }
+                    line::uint(w, u64::from(*code))?;
+                }
+                w.write_all(b"]")?;
+                message(w, &r.msg)?;
+            }
+        }
+        w.write_all(b",\"latency_ms\":")?;
+        match ex.latency() {
+            // serde_json's float format, so the figures read as before.
+            Some(nanos) => serde_json::to_writer(&mut *w, &ms(nanos))?,
+            None => w.write_all(b"null")?,
+        }
+        w.write_all(if ex.incomplete() {
+            b",\"incomplete\":true,\"notes\":["
+        } else {
+            b",\"incomplete\":false,\"notes\":["
+        })?;
+        for (i, note) in ex.notes.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            line::string(w, note)?;
+        }
+        w.write_all(b"]}\n")
     }
 
     fn connection(&mut self, c: &Connection) -> io::Result<()> {
@@ -65,15 +105,15 @@ impl<W: Write> Sink for JsonSink<W> {
         let value = ConnectionJson {
             kind: "connection",
             id: c.id,
-            client: c.client.to_string(),
-            server: c.server.to_string(),
+            client: Addr(c.client),
+            server: Addr(c.server),
             roles: match c.roles {
                 crate::model::RoleSource::Handshake => "handshake",
                 crate::model::RoleSource::Heuristic => "heuristic",
             },
             interface: c.interface,
-            first: rfc3339(s.first),
-            last: rfc3339(s.last),
+            first: Time(s.first),
+            last: Time(s.last),
             syn: ts(s.syn),
             syn_ack: ts(s.syn_ack),
             ack: ts(s.ack),
@@ -89,8 +129,36 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 }
 
-fn ts(t: Option<Timestamp>) -> Option<String> {
-    t.map(rfc3339)
+fn ts(t: Option<Timestamp>) -> Option<Time> {
+    t.map(Time)
+}
+
+/// `String::from_utf8_lossy` with the fast validation first (bodies are mostly ASCII).
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// A timestamp written as an RFC 3339 string, formatted on the stack.
+struct Time(Timestamp);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let buf = rfc3339_bytes(self.0);
+        // All ASCII digits and separators.
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
+}
+
+/// A socket address written as a string without allocating one (`10.0.0.1:80`, `[::1]:80`).
+struct Addr(SocketAddr);
+
+impl Serialize for Addr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
 /// Nanoseconds → milliseconds, rounded to the nanosecond.
@@ -98,99 +166,74 @@ pub(super) fn ms(nanos: i64) -> f64 {
     nanos as f64 / 1e6
 }
 
-#[derive(Serialize)]
-struct ExchangeJson<'a> {
-    kind: &'static str,
-    conn: u64,
-    index: u32,
-    client: Shown<&'a std::net::SocketAddr>,
-    server: Shown<&'a std::net::SocketAddr>,
-    request: Option<RequestJson<'a>>,
-    response: Option<ResponseJson<'a>>,
-    latency_ms: Option<f64>,
-    incomplete: bool,
-    notes: &'a [&'static str],
-}
-
-#[derive(Serialize)]
-struct RequestJson<'a> {
-    method: &'a str,
-    target: &'a str,
-    #[serde(flatten)]
-    msg: MessageJson<'a>,
-}
-
-#[derive(Serialize)]
-struct ResponseJson<'a> {
-    status: u16,
-    reason: &'a str,
-    informational: &'a [u16],
-    #[serde(flatten)]
-    msg: MessageJson<'a>,
-}
-
-#[derive(Serialize)]
-struct MessageJson<'a> {
-    version: &'static str,
-    headers: HeadersJson<'a>,
-    first_byte: String,
-    complete: Option<String>,
-    head_bytes: u32,
-    body_bytes: u64,
-    gap_bytes: u64,
-    body_preview: std::borrow::Cow<'a, str>,
-    preview_note: Option<&'a str>,
-}
-
-impl<'a> From<&'a Message> for MessageJson<'a> {
-    fn from(m: &'a Message) -> Self {
-        MessageJson {
-            version: m.version.as_str(),
-            headers: HeadersJson(m),
-            first_byte: rfc3339(m.first_byte),
-            complete: ts(m.complete),
-            head_bytes: m.head_len,
-            body_bytes: m.body_len,
-            gap_bytes: m.gap_bytes,
-            body_preview: String::from_utf8_lossy(&m.body_preview),
-            preview_note: m.preview_note.as_deref(),
-        }
+/// The fields of a request or response after its first line, closing its object.
+fn message<W: Write + ?Sized>(w: &mut W, m: &Message) -> io::Result<()> {
+    w.write_all(b",\"version\":\"")?;
+    w.write_all(m.version.as_str().as_bytes())?;
+    w.write_all(b"\",\"headers\":[")?;
+    for (i, (name, value)) in m.headers().enumerate() {
+        w.write_all(if i > 0 { b",[" } else { b"[" })?;
+        line::string(w, name)?;
+        w.write_all(b",")?;
+        line::string(w, value)?;
+        w.write_all(b"]")?;
     }
+    w.write_all(b"],\"first_byte\":")?;
+    time(w, m.first_byte)?;
+    w.write_all(b",\"complete\":")?;
+    match m.complete {
+        Some(t) => time(w, t)?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"head_bytes\":")?;
+    line::uint(w, u64::from(m.head_len))?;
+    w.write_all(b",\"body_bytes\":")?;
+    line::uint(w, m.body_len)?;
+    w.write_all(b",\"gap_bytes\":")?;
+    line::uint(w, m.gap_bytes)?;
+    w.write_all(b",\"body_preview\":")?;
+    line::string(w, &lossy(&m.body_preview))?;
+    w.write_all(b",\"preview_note\":")?;
+    match &m.preview_note {
+        Some(note) => line::string(w, note)?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b"}")
 }
 
-/// The header fields as an array of `[name, value]`, written straight from the message.
-struct HeadersJson<'a>(&'a Message);
-
-impl Serialize for HeadersJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.headers())
-    }
+fn time<W: Write + ?Sized>(w: &mut W, t: Timestamp) -> io::Result<()> {
+    w.write_all(b"\"")?;
+    w.write_all(&rfc3339_bytes(t))?;
+    w.write_all(b"\"")
 }
 
-/// A value written with its `Display` (an address), without building a `String` first.
-struct Shown<T>(T);
+/// Addresses print only digits, hex, `.:[]%`: nothing to escape.
+fn addr<W: Write + ?Sized>(w: &mut W, a: SocketAddr) -> io::Result<()> {
+    write!(w, "\"{a}\"")
+}
 
-impl<T: std::fmt::Display> Serialize for Shown<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
+/// A string as the serde path writes it (for the test that holds `json_line` to the same bytes).
+#[cfg(test)]
+pub(super) fn serde_string(w: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, SafeFormatter);
+    s.serialize(&mut ser).map_err(io::Error::from)
 }
 
 #[derive(Serialize)]
 struct ConnectionJson {
     kind: &'static str,
     id: u64,
-    client: String,
-    server: String,
+    client: Addr,
+    server: Addr,
     roles: &'static str,
     interface: Option<u32>,
-    first: String,
-    last: String,
-    syn: Option<String>,
-    syn_ack: Option<String>,
-    ack: Option<String>,
-    first_data: Option<String>,
-    rst: Option<String>,
+    first: Time,
+    last: Time,
+    syn: Option<Time>,
+    syn_ack: Option<Time>,
+    ack: Option<Time>,
+    first_data: Option<Time>,
+    rst: Option<Time>,
     handshake_rtt_ms: Option<f64>,
     end: &'static str,
     to_server: DirJson,
@@ -207,7 +250,7 @@ struct DirJson {
     out_of_order: u64,
     zero_windows: u64,
     gap_bytes: u64,
-    fin: Option<String>,
+    fin: Option<Time>,
 }
 
 impl From<&DirStats> for DirJson {
@@ -269,11 +312,11 @@ impl serde_json::ser::Formatter for SafeFormatter {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        // Printable ASCII (nearly all output) is safe: skip the per-char check. serde_json has
-        // already split out `"`, `\\` and C0 controls, so this is the whole test for ASCII.
-        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b))
-            || !fragment.chars().any(super::escape::is_unsafe)
-        {
+        // serde_json hands over fragments without `"`, `\\` and C0 controls, so plain ASCII
+        // (below DEL) is safe as is; checking bytes first keeps the common case a fast scan.
+        // A fold, not `all`: without the early exit the loop vectorizes.
+        let plain_ascii = !fragment.bytes().fold(false, |high, b| high | (b >= 0x7f));
+        if plain_ascii || !fragment.chars().any(super::escape::is_unsafe) {
             return w.write_all(fragment.as_bytes());
         }
         for c in fragment.chars() {

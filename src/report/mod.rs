@@ -3,6 +3,7 @@
 
 pub mod escape;
 mod json;
+mod json_line;
 mod summary;
 mod text;
 pub mod timefmt;

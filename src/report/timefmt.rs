@@ -2,8 +2,6 @@
 //! (JSON, RFC 3339). UTC always, so a report reads the same on every machine.
 
 use crate::model::Timestamp;
-use std::fmt::Write;
-
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
 /// `civil_from_days`, http://howardhinnant.github.io/date_algorithms.html).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -37,16 +35,37 @@ fn parts(ts: Timestamp) -> Parts {
     }
 }
 
+/// Length of an RFC 3339 timestamp: an i64 of nanoseconds spans the years 1677..=2262, so the
+/// year always has four digits.
+pub const RFC3339_LEN: usize = 30;
+
 /// `2026-11-22T15:40:37.123456789Z`
 pub fn rfc3339(ts: Timestamp) -> String {
+    let buf = rfc3339_bytes(ts);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// [`rfc3339`] into a stack buffer: no allocation and no `fmt` machinery (the JSON report
+/// writes several per exchange).
+pub fn rfc3339_bytes(ts: Timestamp) -> [u8; RFC3339_LEN] {
     let p = parts(ts);
-    let mut s = String::with_capacity(30);
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        p.date.0, p.date.1, p.date.2, p.hms.0, p.hms.1, p.hms.2, p.nanos
-    );
-    s
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    digits(&mut b[0..4], p.date.0.unsigned_abs());
+    digits(&mut b[5..7], u64::from(p.date.1));
+    digits(&mut b[8..10], u64::from(p.date.2));
+    digits(&mut b[11..13], p.hms.0 as u64);
+    digits(&mut b[14..16], p.hms.1 as u64);
+    digits(&mut b[17..19], p.hms.2 as u64);
+    digits(&mut b[20..29], p.nanos as u64);
+    b
+}
+
+/// Writes the low `out.len()` decimal digits of `n`, zero-padded.
+fn digits(out: &mut [u8], mut n: u64) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// `15:40:37.123456` (time of day, microseconds), as tcpdump prints.
@@ -125,6 +144,15 @@ mod tests {
             "2000-02-29T00:00:00.000000000Z"
         );
         assert_eq!(rfc3339(Timestamp(-1)), "1969-12-31T23:59:59.999999999Z");
+        // The ends of the range keep four-digit years.
+        assert_eq!(
+            rfc3339(Timestamp(i64::MIN)),
+            "1677-09-21T00:12:43.145224192Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp(i64::MAX)),
+            "2262-04-11T23:47:16.854775807Z"
+        );
     }
 
     #[test]
