@@ -38,6 +38,9 @@ pub const MAXIMUM_SNAPLEN: u32 = 262_144;
 const MAX_BELIEVABLE_LEN: u32 = 128 << 20;
 /// Records read per candidate variant when guessing (Wireshark: MAX_RECORDS_TO_TRY).
 const RECORDS_TO_TRY: usize = 3;
+/// Bytes buffered at most to guess the layout (three jumbo records); past it, judge on what
+/// is there.
+const GUESS_MAX: usize = 1 << 20;
 
 /// pcap-linktype(7) / libpcap sf-pcap.c `LT_LINKTYPE`, `LT_FCS_LENGTH_PRESENT`, `LT_FCS_LENGTH`.
 const LT_LINKTYPE_MASK: u32 = 0x0000_ffff;
@@ -186,6 +189,31 @@ impl FileHeader {
         0
     }
 
+    /// Reads until the first [`RECORDS_TO_TRY`] records as `variant` lays them out are
+    /// buffered, or until a record header is implausible (nothing more is needed to judge
+    /// it). Returns true when the input ended first (the buffer then holds all of it).
+    fn buffer_records(&self, input: &mut Input, variant: PcapVariant) -> Result<bool, At> {
+        let hdr_len = variant.record_header_len();
+        let mut need = 0usize;
+        for _ in 0..RECORDS_TO_TRY {
+            if input.ensure(need + hdr_len)? < need + hdr_len {
+                return Ok(true);
+            }
+            let caplen = self.record(&input.avail()[need..]).caplen;
+            if caplen > caplen_limit(self.snaplen, hdr_len) {
+                return Ok(false);
+            }
+            need += hdr_len + caplen as usize;
+            if need > GUESS_MAX {
+                return Ok(false);
+            }
+            if input.ensure(need)? < need {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The record layout that best explains `b`, the bytes following the file header.
     ///
     /// Like Wireshark, the first candidate wins when its first records make sense. Unlike
@@ -230,10 +258,14 @@ impl Pcap {
         input.ensure(FILE_HEADER_LEN)?;
         let header = parse_file_header(input.avail()).map_err(|k| At::new(0, k))?;
         input.consume(FILE_HEADER_LEN);
-        // Enough for RECORDS_TO_TRY ordinary records; on a pipe this waits for them.
-        const GUESS_BYTES: usize = 64 * 1024;
-        let got = input.ensure(GUESS_BYTES)?;
-        let variant = header.guess_variant(input.avail(), got < GUESS_BYTES);
+        // Buffer the first records, as many bytes as the widest candidate layout says they
+        // span, and no more: on a pipe (`tcpdump -U -w - | hopscope analyze -`) this waits
+        // for RECORDS_TO_TRY packets, not for a fixed number of bytes.
+        let mut complete = false;
+        for &variant in header.candidates {
+            complete |= header.buffer_records(input, variant)?;
+        }
+        let variant = header.guess_variant(input.avail(), complete);
         let hdr_len = variant.record_header_len();
         let iface = InterfaceInfo {
             file,

@@ -280,3 +280,38 @@ fn damaged_gzip_is_an_error_not_a_panic() {
         Err(e) => assert!(e.to_string().starts_with("test: offset ")),
     }
 }
+
+/// A pipe that hands out one piece per read and then stays open (reads fail, as if nothing
+/// had arrived yet): what `tcpdump -U -w - | hopscope analyze -` looks like between packets.
+struct OpenPipe(std::collections::VecDeque<Vec<u8>>);
+
+impl std::io::Read for OpenPipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(mut piece) = self.0.pop_front() else {
+            return Err(std::io::Error::other(
+                "nothing more yet: the reader asked too early",
+            ));
+        };
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        if n < piece.len() {
+            self.0.push_front(piece.split_off(n));
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_live_pipe_yields_packets_without_waiting_for_more_bytes() {
+    let mut pieces = std::collections::VecDeque::new();
+    pieces.push_back(pcap_header(Little, 0xa1b2_c3d4, 262_144, 1));
+    for i in 0..3u32 {
+        let mut record = Vec::new();
+        pcap_record(&mut record, Little, 100 + i, 0, 60, &[], &[i as u8; 60]);
+        pieces.push_back(record);
+    }
+    let reader = super::FileReader::from_reader("-".into(), 0, Box::new(OpenPipe(pieces)), None);
+    let (got, err) = read_all(reader.expect("opens after the first records, not after 64 KiB"));
+    assert_eq!(got.len(), 3);
+    assert!(err.is_some_and(|e| e.to_string().contains("asked too early")));
+}
