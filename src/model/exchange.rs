@@ -25,20 +25,22 @@ impl Fields {
         I::IntoIter: Clone + ExactSizeIterator,
     {
         let fields = fields.into_iter();
-        let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
-        let mut text = String::with_capacity(size);
-        let mut ends = Vec::with_capacity(fields.len());
-        for (name, value) in fields {
-            push_lossy(&mut text, name);
-            let name_end = text.len();
-            push_lossy(&mut text, value);
-            match (u32::try_from(name_end), u32::try_from(text.len())) {
-                (Ok(n), Ok(v)) => ends.push((n, v)),
-                _ => break,
+        // Nearly every head is valid UTF-8: copy the bytes and validate them once (one call
+        // over the whole text instead of one per name and value); only an invalid head pays
+        // for the piece-by-piece lossy copy.
+        let (bytes, ends) = concat(fields.clone(), Vec::extend_from_slice);
+        match String::from_utf8(bytes) {
+            Ok(text) => Fields::new(text, ends),
+            Err(_) => {
+                let (text, ends) = concat(fields, push_lossy);
+                Fields::new(text, ends)
             }
         }
+    }
+
+    fn new<T: Into<Box<str>>>(text: T, ends: Vec<(u32, u32)>) -> Fields {
         Fields {
-            text: text.into_boxed_str(),
+            text: text.into(),
             ends: ends.into_boxed_slice(),
         }
     }
@@ -72,12 +74,54 @@ impl Fields {
     }
 }
 
-/// Appends `b` as UTF-8, lossily; valid UTF-8 (nearly every field) is copied once.
-fn push_lossy(text: &mut String, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) => text.push_str(s),
-        Err(_) => text.push_str(&String::from_utf8_lossy(b)),
+/// Text that can be extended with raw bytes: `Vec<u8>` copies them, `String` decodes lossily.
+trait Text {
+    fn with_capacity(n: usize) -> Self;
+    fn len(&self) -> usize;
+}
+
+impl Text for Vec<u8> {
+    fn with_capacity(n: usize) -> Self {
+        Vec::with_capacity(n)
     }
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Text for String {
+    fn with_capacity(n: usize) -> Self {
+        String::with_capacity(n)
+    }
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Every name and value back to back, sized exactly for the bytes (no regrowth on the valid
+/// path), with the end offsets of each.
+fn concat<'b, T: Text>(
+    fields: impl ExactSizeIterator<Item = (&'b [u8], &'b [u8])> + Clone,
+    push: impl Fn(&mut T, &[u8]),
+) -> (T, Vec<(u32, u32)>) {
+    let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
+    let mut text = T::with_capacity(size);
+    let mut ends = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        push(&mut text, name);
+        let name_end = text.len();
+        push(&mut text, value);
+        match (u32::try_from(name_end), u32::try_from(text.len())) {
+            (Ok(n), Ok(v)) => ends.push((n, v)),
+            _ => break,
+        }
+    }
+    (text, ends)
+}
+
+/// Appends `b` as UTF-8, lossily.
+fn push_lossy(text: &mut String, b: &[u8]) {
+    text.push_str(&String::from_utf8_lossy(b));
 }
 
 /// The protocol version a message was sent with (RFC 9112 section 2.3; RFC 1945 for 0.9).
