@@ -56,6 +56,8 @@ pub(super) struct Head {
     pub len: usize,
     pub length: Length,
     pub coding: Coding,
+    /// An `Upgrade` field is present (RFC 9110 section 7.8).
+    pub upgrade: bool,
 }
 
 /// Result of parsing a head.
@@ -151,12 +153,16 @@ fn parse_with<'b>(
         len,
         length: facts.length,
         coding: facts.coding,
+        upgrade: facts.upgrade,
     }))
 }
 
+/// What framing and the state machine need from the fields, found in one pass over them
+/// (a later lookup by name would scan every field again).
 struct Facts {
     length: Length,
     coding: Coding,
+    upgrade: bool,
 }
 
 impl Facts {
@@ -166,6 +172,7 @@ impl Facts {
         let mut content_length: Option<u64> = None;
         let mut te: Option<bool> = None; // Some(final coding is chunked)
         let mut coding = Coding::Identity;
+        let mut upgrade = false;
         for h in fields {
             if h.name.eq_ignore_ascii_case("content-length") {
                 for part in h.value.split(|&b| b == b',') {
@@ -191,6 +198,8 @@ impl Facts {
                     (c, Coding::Identity) => c,
                     _ => Coding::Other,
                 };
+            } else if h.name.eq_ignore_ascii_case("upgrade") {
+                upgrade = true;
             }
         }
         // Transfer-Encoding overrides Content-Length (section 6.3 item 3).
@@ -200,7 +209,11 @@ impl Facts {
             (None, Some(n)) => Length::Exact(n),
             (None, None) => Length::Absent,
         };
-        Some(Facts { length, coding })
+        Some(Facts {
+            length,
+            coding,
+            upgrade,
+        })
     }
 }
 

@@ -129,7 +129,7 @@ impl HttpConn {
                 }
                 // RFC 9110 sections 9.3.6 and 7.8: what follows may be a tunnel or another
                 // protocol; only the response can tell.
-                let switching = method == "CONNECT" || msg.headers.get("upgrade").is_some();
+                let switching = method == "CONNECT" || h.upgrade;
                 let index = self.queue.push(Some(Request {
                     method,
                     target,
