@@ -6,7 +6,8 @@
 //! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
 //! nothing is printed here (the report escapes).
 
-use crate::model::{Dir, Fields, HttpVersion};
+use crate::model::{known_or_owned, Dir, Fields, HttpVersion, KNOWN_METHODS, KNOWN_REASONS};
+use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 /// Header fields parsed on the first try (a stack array); most heads have fewer than 30.
@@ -18,8 +19,14 @@ pub(super) const MAX_HEADERS: usize = 1024;
 /// The start line (RFC 9112 sections 3 and 4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Start {
-    Request { method: String, target: String },
-    Response { status: u16, reason: String },
+    Request {
+        method: Cow<'static, str>,
+        target: String,
+    },
+    Response {
+        status: u16,
+        reason: Cow<'static, str>,
+    },
 }
 
 /// Content coding of the body, as far as the preview cares (RFC 9110 section 8.4.1).
@@ -115,7 +122,7 @@ fn parse_with<'b>(
             let status = config().parse_request_with_uninit_headers(&mut req, buf, headers)?;
             let start = match (req.method, req.path) {
                 (Some(m), Some(p)) => Some(Start::Request {
-                    method: m.to_string(),
+                    method: known_or_owned(m, KNOWN_METHODS),
                     target: p.to_string(),
                 }),
                 _ => None,
@@ -127,7 +134,7 @@ fn parse_with<'b>(
             let status = config().parse_response_with_uninit_headers(&mut resp, buf, headers)?;
             let start = resp.code.map(|code| Start::Response {
                 status: code,
-                reason: resp.reason.unwrap_or("").to_string(),
+                reason: known_or_owned(resp.reason.unwrap_or(""), KNOWN_REASONS),
             });
             (status, start, resp.version, &*resp.headers)
         }
@@ -315,7 +322,7 @@ pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, HttpVersion)> {
     match dir {
         Dir::ToServer => Some((
             Start::Request {
-                method: text(a),
+                method: text(a).into(),
                 target: text(b),
             },
             minor(c),
@@ -325,7 +332,7 @@ pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, HttpVersion)> {
             Some((
                 Start::Response {
                     status,
-                    reason: text(c),
+                    reason: text(c).into(),
                 },
                 minor(a),
             ))

@@ -1,6 +1,44 @@
 //! One HTTP/1.x request/response pair.
 
 use super::{ConnId, Timestamp};
+use std::borrow::Cow;
+
+/// Request methods stored without an allocation (RFC 9110 section 9 and PATCH, RFC 5789).
+pub const KNOWN_METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+];
+
+/// Reason phrases stored without an allocation: the ones nearly every response carries.
+pub const KNOWN_REASONS: &[&str] = &[
+    "OK",
+    "Created",
+    "Accepted",
+    "No Content",
+    "Moved Permanently",
+    "Found",
+    "Not Modified",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Not Found",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    "Continue",
+    "Switching Protocols",
+    "",
+];
+
+/// `s` as one of the `known` strings (exact match, no allocation) or an owned copy: method
+/// and reason of nearly every message are a handful of short strings, and a `String` each
+/// was two of the allocations every exchange made.
+pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
 
 /// The header fields of one message, in order, duplicates included: names as sent, values
 /// decoded lossily as UTF-8. Never printed raw.
@@ -181,7 +219,8 @@ impl Message {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
-    pub method: String,
+    /// Borrowed for the standard methods (see [`known_or_owned`]).
+    pub method: Cow<'static, str>,
     pub target: String,
     pub msg: Message,
 }
@@ -189,7 +228,8 @@ pub struct Request {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    pub reason: String,
+    /// Borrowed for the common reason phrases (see [`known_or_owned`]).
+    pub reason: Cow<'static, str>,
     pub msg: Message,
     /// 1xx responses (100 Continue, 103) that came before this final one.
     pub informational: Vec<u16>,
@@ -267,5 +307,17 @@ mod tests {
         let none = Fields::from_bytes(std::iter::empty::<(&[u8], &[u8])>());
         assert!(none.is_empty() && none.iter().next().is_none());
         assert_eq!(none, Fields::default());
+    }
+
+    #[test]
+    fn known_strings_are_borrowed() {
+        let get = known_or_owned("GET", KNOWN_METHODS);
+        assert!(matches!(get, Cow::Borrowed("GET")));
+        let lower = known_or_owned("get", KNOWN_METHODS);
+        assert!(matches!(lower, Cow::Owned(ref s) if s == "get"));
+        assert!(matches!(
+            known_or_owned("", KNOWN_REASONS),
+            Cow::Borrowed("")
+        ));
     }
 }
