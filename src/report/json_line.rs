@@ -25,8 +25,20 @@ fn word_is_plain(w: u64) -> bool {
     below_space | quote | backslash | high == 0
 }
 
+/// Per byte: copied as is (printable ASCII other than `"` and `\\`). A table, because the byte
+/// loop runs over every byte near an escape and previews have many.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
 fn byte_is_plain(b: u8) -> bool {
-    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+    PLAIN[usize::from(b)]
 }
 
 /// Writes `s` as a JSON string, quotes included.
