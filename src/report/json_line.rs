@@ -25,7 +25,7 @@ fn word_is_plain(w: u64) -> bool {
     below_space | quote | backslash | high == 0
 }
 
-/// Per byte: copied as is (printable ASCII other than `"` and `\\`). A table, because the byte
+/// Per byte: copied as is (printable ASCII other than `"` and `\`). A table, because the byte
 /// loop runs over every byte near an escape and previews have many.
 static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
