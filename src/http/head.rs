@@ -6,7 +6,9 @@
 //! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
 //! nothing is printed here (the report escapes).
 
-use crate::model::{Dir, Fields, HttpVersion};
+use crate::model::{known_or_owned, Dir, Fields, HttpVersion, KNOWN_METHODS, KNOWN_REASONS};
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Header fields parsed on the first try (a stack array); most heads have fewer than 30.
 const HEADERS_FIRST: usize = 64;
@@ -17,8 +19,14 @@ pub(super) const MAX_HEADERS: usize = 1024;
 /// The start line (RFC 9112 sections 3 and 4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Start {
-    Request { method: String, target: String },
-    Response { status: u16, reason: String },
+    Request {
+        method: Cow<'static, str>,
+        target: String,
+    },
+    Response {
+        status: u16,
+        reason: Cow<'static, str>,
+    },
 }
 
 /// Content coding of the body, as far as the preview cares (RFC 9110 section 8.4.1).
@@ -55,6 +63,8 @@ pub(super) struct Head {
     pub len: usize,
     pub length: Length,
     pub coding: Coding,
+    /// An `Upgrade` field is present (RFC 9110 section 7.8).
+    pub upgrade: bool,
 }
 
 /// Result of parsing a head.
@@ -70,10 +80,12 @@ pub(super) enum Parsed {
 
 /// Parses the head at the start of `buf` for direction `dir`.
 pub(super) fn parse(buf: &[u8], dir: Dir) -> Parsed {
-    let mut first = [httparse::EMPTY_HEADER; HEADERS_FIRST];
+    // Uninitialised slots: httparse writes the ones it fills, so the array is not zeroed
+    // (2 KiB of memset per head) on every parse.
+    let mut first = [MaybeUninit::uninit(); HEADERS_FIRST];
     match parse_with(buf, dir, &mut first) {
         Err(httparse::Error::TooManyHeaders) => {
-            let mut more = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut more = vec![MaybeUninit::uninit(); MAX_HEADERS];
             match parse_with(buf, dir, &mut more) {
                 Ok(parsed) => parsed,
                 Err(httparse::Error::TooManyHeaders) => Parsed::TooManyHeaders,
@@ -102,15 +114,15 @@ fn config() -> httparse::ParserConfig {
 fn parse_with<'b>(
     buf: &'b [u8],
     dir: Dir,
-    headers: &mut [httparse::Header<'b>],
+    headers: &mut [MaybeUninit<httparse::Header<'b>>],
 ) -> Result<Parsed, httparse::Error> {
     let (status, start, version, fields) = match dir {
         Dir::ToServer => {
-            let mut req = httparse::Request::new(headers);
-            let status = config().parse_request(&mut req, buf)?;
+            let mut req = httparse::Request::new(&mut []);
+            let status = config().parse_request_with_uninit_headers(&mut req, buf, headers)?;
             let start = match (req.method, req.path) {
                 (Some(m), Some(p)) => Some(Start::Request {
-                    method: m.to_string(),
+                    method: known_or_owned(m, KNOWN_METHODS),
                     target: p.to_string(),
                 }),
                 _ => None,
@@ -118,11 +130,11 @@ fn parse_with<'b>(
             (status, start, req.version, &*req.headers)
         }
         Dir::ToClient => {
-            let mut resp = httparse::Response::new(headers);
-            let status = config().parse_response(&mut resp, buf)?;
+            let mut resp = httparse::Response::new(&mut []);
+            let status = config().parse_response_with_uninit_headers(&mut resp, buf, headers)?;
             let start = resp.code.map(|code| Start::Response {
                 status: code,
-                reason: resp.reason.unwrap_or("").to_string(),
+                reason: known_or_owned(resp.reason.unwrap_or(""), KNOWN_REASONS),
             });
             (status, start, resp.version, &*resp.headers)
         }
@@ -148,12 +160,16 @@ fn parse_with<'b>(
         len,
         length: facts.length,
         coding: facts.coding,
+        upgrade: facts.upgrade,
     }))
 }
 
+/// What framing and the state machine need from the fields, found in one pass over them
+/// (a later lookup by name would scan every field again).
 struct Facts {
     length: Length,
     coding: Coding,
+    upgrade: bool,
 }
 
 impl Facts {
@@ -163,6 +179,7 @@ impl Facts {
         let mut content_length: Option<u64> = None;
         let mut te: Option<bool> = None; // Some(final coding is chunked)
         let mut coding = Coding::Identity;
+        let mut upgrade = false;
         for h in fields {
             if h.name.eq_ignore_ascii_case("content-length") {
                 for part in h.value.split(|&b| b == b',') {
@@ -188,6 +205,8 @@ impl Facts {
                     (c, Coding::Identity) => c,
                     _ => Coding::Other,
                 };
+            } else if h.name.eq_ignore_ascii_case("upgrade") {
+                upgrade = true;
             }
         }
         // Transfer-Encoding overrides Content-Length (section 6.3 item 3).
@@ -197,7 +216,11 @@ impl Facts {
             (None, Some(n)) => Length::Exact(n),
             (None, None) => Length::Absent,
         };
-        Some(Facts { length, coding })
+        Some(Facts {
+            length,
+            coding,
+            upgrade,
+        })
     }
 }
 
@@ -299,7 +322,7 @@ pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, HttpVersion)> {
     match dir {
         Dir::ToServer => Some((
             Start::Request {
-                method: text(a),
+                method: text(a).into(),
                 target: text(b),
             },
             minor(c),
@@ -309,7 +332,7 @@ pub(super) fn lax_start(buf: &[u8], dir: Dir) -> Option<(Start, HttpVersion)> {
             Some((
                 Start::Response {
                     status,
-                    reason: text(c),
+                    reason: text(c).into(),
                 },
                 minor(a),
             ))

@@ -1,6 +1,44 @@
 //! One HTTP/1.x request/response pair.
 
 use super::{ConnId, Timestamp};
+use std::borrow::Cow;
+
+/// Request methods stored without an allocation (RFC 9110 section 9 and PATCH, RFC 5789).
+pub const KNOWN_METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+];
+
+/// Reason phrases stored without an allocation: the ones nearly every response carries.
+pub const KNOWN_REASONS: &[&str] = &[
+    "OK",
+    "Created",
+    "Accepted",
+    "No Content",
+    "Moved Permanently",
+    "Found",
+    "Not Modified",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Not Found",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    "Continue",
+    "Switching Protocols",
+    "",
+];
+
+/// `s` as one of the `known` strings (exact match, no allocation) or an owned copy: method
+/// and reason of nearly every message are a handful of short strings, and a `String` each
+/// was two of the allocations every exchange made.
+pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
 
 /// The header fields of one message, in order, duplicates included: names as sent, values
 /// decoded lossily as UTF-8. Never printed raw.
@@ -25,20 +63,22 @@ impl Fields {
         I::IntoIter: Clone + ExactSizeIterator,
     {
         let fields = fields.into_iter();
-        let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
-        let mut text = String::with_capacity(size);
-        let mut ends = Vec::with_capacity(fields.len());
-        for (name, value) in fields {
-            push_lossy(&mut text, name);
-            let name_end = text.len();
-            push_lossy(&mut text, value);
-            match (u32::try_from(name_end), u32::try_from(text.len())) {
-                (Ok(n), Ok(v)) => ends.push((n, v)),
-                _ => break,
+        // Nearly every head is valid UTF-8: copy the bytes and validate them once (one call
+        // over the whole text instead of one per name and value); only an invalid head pays
+        // for the piece-by-piece lossy copy.
+        let (bytes, ends) = concat(fields.clone(), Vec::extend_from_slice);
+        match String::from_utf8(bytes) {
+            Ok(text) => Fields::new(text, ends),
+            Err(_) => {
+                let (text, ends) = concat(fields, push_lossy);
+                Fields::new(text, ends)
             }
         }
+    }
+
+    fn new<T: Into<Box<str>>>(text: T, ends: Vec<(u32, u32)>) -> Fields {
         Fields {
-            text: text.into_boxed_str(),
+            text: text.into(),
             ends: ends.into_boxed_slice(),
         }
     }
@@ -72,12 +112,54 @@ impl Fields {
     }
 }
 
-/// Appends `b` as UTF-8, lossily; valid UTF-8 (nearly every field) is copied once.
-fn push_lossy(text: &mut String, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) => text.push_str(s),
-        Err(_) => text.push_str(&String::from_utf8_lossy(b)),
+/// Text that can be extended with raw bytes: `Vec<u8>` copies them, `String` decodes lossily.
+trait Text {
+    fn with_capacity(n: usize) -> Self;
+    fn len(&self) -> usize;
+}
+
+impl Text for Vec<u8> {
+    fn with_capacity(n: usize) -> Self {
+        Vec::with_capacity(n)
     }
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Text for String {
+    fn with_capacity(n: usize) -> Self {
+        String::with_capacity(n)
+    }
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Every name and value back to back, sized exactly for the bytes (no regrowth on the valid
+/// path), with the end offsets of each.
+fn concat<'b, T: Text>(
+    fields: impl ExactSizeIterator<Item = (&'b [u8], &'b [u8])> + Clone,
+    push: impl Fn(&mut T, &[u8]),
+) -> (T, Vec<(u32, u32)>) {
+    let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
+    let mut text = T::with_capacity(size);
+    let mut ends = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        push(&mut text, name);
+        let name_end = text.len();
+        push(&mut text, value);
+        match (u32::try_from(name_end), u32::try_from(text.len())) {
+            (Ok(n), Ok(v)) => ends.push((n, v)),
+            _ => break,
+        }
+    }
+    (text, ends)
+}
+
+/// Appends `b` as UTF-8, lossily.
+fn push_lossy(text: &mut String, b: &[u8]) {
+    text.push_str(&String::from_utf8_lossy(b));
 }
 
 /// The protocol version a message was sent with (RFC 9112 section 2.3; RFC 1945 for 0.9).
@@ -137,7 +219,8 @@ impl Message {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
-    pub method: String,
+    /// Borrowed for the standard methods (see [`known_or_owned`]).
+    pub method: Cow<'static, str>,
     pub target: String,
     pub msg: Message,
 }
@@ -145,7 +228,8 @@ pub struct Request {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    pub reason: String,
+    /// Borrowed for the common reason phrases (see [`known_or_owned`]).
+    pub reason: Cow<'static, str>,
     pub msg: Message,
     /// 1xx responses (100 Continue, 103) that came before this final one.
     pub informational: Vec<u16>,
@@ -223,5 +307,17 @@ mod tests {
         let none = Fields::from_bytes(std::iter::empty::<(&[u8], &[u8])>());
         assert!(none.is_empty() && none.iter().next().is_none());
         assert_eq!(none, Fields::default());
+    }
+
+    #[test]
+    fn known_strings_are_borrowed() {
+        let get = known_or_owned("GET", KNOWN_METHODS);
+        assert!(matches!(get, Cow::Borrowed("GET")));
+        let lower = known_or_owned("get", KNOWN_METHODS);
+        assert!(matches!(lower, Cow::Owned(ref s) if s == "get"));
+        assert!(matches!(
+            known_or_owned("", KNOWN_REASONS),
+            Cow::Borrowed("")
+        ));
     }
 }

@@ -10,7 +10,10 @@ mod segment;
 mod time;
 
 pub use connection::{AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource};
-pub use exchange::{Exchange, Fields, HttpVersion, Message, Request, Response};
+pub use exchange::{
+    known_or_owned, Exchange, Fields, HttpVersion, Message, Request, Response, KNOWN_METHODS,
+    KNOWN_REASONS,
+};
 pub use frame::Frame;
 pub use segment::{Dir, LinkMeta, Segment, TcpFlags};
 pub use time::Timestamp;

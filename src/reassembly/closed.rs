@@ -32,10 +32,18 @@ pub(crate) struct Closed {
 
 pub(crate) struct ClosedSet {
     map: HashMap<FlowKey, (Closed, u64), FxBuild>,
-    order: VecDeque<(FlowKey, u64)>,
+    /// Keys in insertion order with their serial and close time; an entry whose serial no
+    /// longer matches `map` is stale (the key was removed or closed again).
+    order: VecDeque<(FlowKey, u64, Timestamp)>,
     serial: u64,
     max: usize,
     window_ns: i64,
+    /// Bumped whenever `map` loses or replaces an entry (what can make an `order` entry stale).
+    generation: u64,
+    /// (serial, generation) of the front of `order` when it was last found live: while neither
+    /// changed it still is, so [`ClosedSet::expire`], called for every packet, needs no hash
+    /// lookup until the front's time is up.
+    front_live: Option<(u64, u64)>,
 }
 
 impl ClosedSet {
@@ -46,6 +54,8 @@ impl ClosedSet {
             serial: 0,
             max,
             window_ns,
+            generation: 0,
+            front_live: None,
         }
     }
 
@@ -57,21 +67,26 @@ impl ClosedSet {
             self.pop_oldest();
         }
         self.serial += 1;
-        self.map.insert(key, (closed, self.serial));
-        self.order.push_back((key, self.serial));
+        if self.map.insert(key, (closed, self.serial)).is_some() {
+            self.generation += 1;
+        }
+        self.order.push_back((key, self.serial, closed.at));
     }
 
     /// Forgets entries older than the window (amortized O(1) per call).
     pub fn expire(&mut self, now: Timestamp) {
-        while let Some((key, serial)) = self.order.front().copied() {
-            match self.map.get(&key) {
-                Some((c, s)) if *s == serial => {
-                    if now.since(c.at) <= self.window_ns {
-                        break;
-                    }
-                    self.map.remove(&key);
-                }
-                _ => {}
+        while let Some(&(key, serial, at)) = self.order.front() {
+            let expired = now.since(at) > self.window_ns;
+            if !expired && self.front_live == Some((serial, self.generation)) {
+                break;
+            }
+            let live = self.map.get(&key).is_some_and(|(_, s)| *s == serial);
+            if live && !expired {
+                self.front_live = Some((serial, self.generation));
+                break;
+            }
+            if live {
+                self.remove(&key);
             }
             self.order.pop_front();
         }
@@ -91,7 +106,7 @@ impl ClosedSet {
             seq_diff(end, c.next[d]) <= IN_FLIGHT
         };
         if !straggler {
-            self.map.remove(key);
+            self.remove(key);
         }
         straggler
     }
@@ -99,12 +114,18 @@ impl ClosedSet {
     pub fn clear(&mut self) {
         self.map.clear();
         self.order.clear();
+        self.generation += 1;
+    }
+
+    fn remove(&mut self, key: &FlowKey) {
+        self.map.remove(key);
+        self.generation += 1;
     }
 
     fn pop_oldest(&mut self) {
-        if let Some((key, serial)) = self.order.pop_front() {
+        if let Some((key, serial, _)) = self.order.pop_front() {
             if self.map.get(&key).is_some_and(|(_, s)| *s == serial) {
-                self.map.remove(&key);
+                self.remove(&key);
             }
         }
     }

@@ -25,13 +25,24 @@ fn word_is_plain(w: u64) -> bool {
     below_space | quote | backslash | high == 0
 }
 
+/// Per byte: copied as is (printable ASCII other than `"` and `\`). A table, because the byte
+/// loop runs over every byte near an escape and previews have many.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
 fn byte_is_plain(b: u8) -> bool {
-    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+    PLAIN[usize::from(b)]
 }
 
 /// Writes `s` as a JSON string, quotes included.
 pub fn string<W: Write + ?Sized>(w: &mut W, s: &str) -> io::Result<()> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     w.write_all(b"\"")?;
     let mut start = 0;
@@ -44,45 +55,58 @@ pub fn string<W: Write + ?Sized>(w: &mut W, s: &str) -> io::Result<()> {
                 continue;
             }
         }
-        let b = bytes[i];
-        if byte_is_plain(b) {
-            i += 1;
-            continue;
+        // Something in these 8 bytes (or the tail) needs escaping: walk them one by one, then
+        // go back to whole words (retrying the word test at every byte would repeat it up to
+        // 8 times per escape, and previews are full of quotes and newlines).
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            if byte_is_plain(b) {
+                i += 1;
+                continue;
+            }
+            w.write_all(&bytes[start..i])?;
+            i += escape_at(w, s, i)?;
+            start = i;
         }
-        w.write_all(&bytes[start..i])?;
-        let len = if b < 0x80 {
-            match b {
-                b'"' => w.write_all(b"\\\"")?,
-                b'\\' => w.write_all(b"\\\\")?,
-                0x08 => w.write_all(b"\\b")?,
-                0x0c => w.write_all(b"\\f")?,
-                b'\n' => w.write_all(b"\\n")?,
-                b'\r' => w.write_all(b"\\r")?,
-                b'\t' => w.write_all(b"\\t")?,
-                _ => w.write_all(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 0xf)],
-                ])?,
-            }
-            1
-        } else {
-            let c = s[i..].chars().next().unwrap_or_default();
-            if is_unsafe(c) {
-                write!(w, "\\u{:04x}", c as u32)?;
-            } else {
-                w.write_all(&bytes[i..i + c.len_utf8()])?;
-            }
-            c.len_utf8()
-        };
-        i += len;
-        start = i;
     }
     w.write_all(&bytes[start..])?;
     w.write_all(b"\"")
+}
+
+/// Writes the escape of the character starting at byte `i` of `s` (not a plain byte) and
+/// returns its length in bytes.
+fn escape_at<W: Write + ?Sized>(w: &mut W, s: &str, i: usize) -> io::Result<usize> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let b = bytes[i];
+    if b < 0x80 {
+        match b {
+            b'"' => w.write_all(b"\\\"")?,
+            b'\\' => w.write_all(b"\\\\")?,
+            0x08 => w.write_all(b"\\b")?,
+            0x0c => w.write_all(b"\\f")?,
+            b'\n' => w.write_all(b"\\n")?,
+            b'\r' => w.write_all(b"\\r")?,
+            b'\t' => w.write_all(b"\\t")?,
+            _ => w.write_all(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ])?,
+        }
+        return Ok(1);
+    }
+    let c = s[i..].chars().next().unwrap_or_default();
+    if is_unsafe(c) {
+        write!(w, "\\u{:04x}", c as u32)?;
+    } else {
+        w.write_all(&bytes[i..i + c.len_utf8()])?;
+    }
+    Ok(c.len_utf8())
 }
 
 /// Writes an unsigned integer in decimal.

@@ -4,11 +4,14 @@
 //! Every captured string goes through `escape`; numbers and addresses are ours.
 
 use super::escape::escape;
-use super::timefmt::{bytes, clock, duration};
-use crate::model::{AppInfo, Connection, Exchange};
+use super::timefmt::{
+    bytes, clock, duration, write_bytes, write_clock, write_decimal, write_duration,
+};
+use crate::model::{AppInfo, Connection, Exchange, HttpVersion};
 use crate::pipeline::Sink;
 use crate::reassembly::ConnMeta;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
 /// Lines of the connections section kept for the end of the report.
 const OTHER_MAX: usize = 100_000;
@@ -33,6 +36,8 @@ pub struct TextSink<W: Write> {
     other: Vec<String>,
     other_dropped: u64,
     pub shown: Shown,
+    /// The exchange line being written, kept to reuse its buffer.
+    line: Line,
 }
 
 impl<W: Write> TextSink<W> {
@@ -43,6 +48,7 @@ impl<W: Write> TextSink<W> {
             other: Vec::new(),
             other_dropped: 0,
             shown: Shown::default(),
+            line: Line::default(),
         }
     }
 
@@ -83,11 +89,99 @@ impl<W: Write> TextSink<W> {
     }
 }
 
-fn url(host: Option<&str>, target: &str) -> String {
-    match host {
-        Some(h) if target.starts_with('/') => format!("{}{}", escape(h), escape(target)),
-        _ => escape(target).into_owned(),
+/// One report line being built in a buffer kept across lines: fields are written straight
+/// into it, padded as `format!`'s `{:<w}` and `{:>w}` would (by characters, not bytes: `→` and
+/// escaped Unicode take more bytes than columns). Formatting through `fmt` built about ten
+/// temporary `String`s per exchange line.
+#[derive(Default)]
+struct Line(Vec<u8>);
+
+impl Line {
+    /// `field` left-aligned in `width` columns, then the two-space column gap.
+    fn left(&mut self, width: usize, field: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.0.len();
+        field(&mut self.0);
+        let pad = width.saturating_sub(columns(&self.0[start..]));
+        self.0.resize(self.0.len() + pad, b' ');
+        self.0.extend_from_slice(b"  ");
     }
+
+    /// `field` right-aligned in `width` columns, then the two-space column gap.
+    fn right(&mut self, width: usize, field: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.0.len();
+        field(&mut self.0);
+        let pad = width.saturating_sub(columns(&self.0[start..]));
+        if pad > 0 {
+            self.0.resize(self.0.len() + pad, b' ');
+            self.0[start..].rotate_right(pad);
+        }
+        self.0.extend_from_slice(b"  ");
+    }
+
+    fn text(&mut self, s: &str) {
+        self.0.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Characters in UTF-8 `b` (bytes that do not continue a sequence).
+fn columns(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c & 0xc0 != 0x80).count()
+}
+
+/// `client → server`.
+fn write_flow(out: &mut Vec<u8>, client: SocketAddr, server: SocketAddr) {
+    write_addr(out, client);
+    out.extend_from_slice(" → ".as_bytes());
+    write_addr(out, server);
+}
+
+/// What `Display` prints for `addr`; IPv4 (nearly every address) without `fmt`.
+fn write_addr(out: &mut Vec<u8>, addr: SocketAddr) {
+    match addr {
+        SocketAddr::V4(a) => {
+            for (i, octet) in a.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                write_decimal(out, u64::from(octet));
+            }
+            out.push(b':');
+            write_decimal(out, u64::from(a.port()));
+        }
+        // Writing to a Vec cannot fail.
+        SocketAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// The request's URL: host and target when the target is a path, else the target alone.
+fn write_url(out: &mut Vec<u8>, host: Option<&str>, target: &str) {
+    if let Some(h) = host.filter(|_| target.starts_with('/')) {
+        out.extend_from_slice(escape(h).as_bytes());
+    }
+    out.extend_from_slice(escape(target).as_bytes());
+}
+
+/// `  [note,note]`: "incomplete" first when the exchange is incomplete and does not say so.
+fn write_notes(out: &mut Vec<u8>, ex: &Exchange) {
+    let incomplete = ex.incomplete() && !ex.notes.contains(&"incomplete");
+    if ex.notes.is_empty() && !incomplete {
+        return;
+    }
+    out.extend_from_slice(b"  [");
+    let first = incomplete.then_some("incomplete");
+    for (i, note) in first
+        .into_iter()
+        .chain(ex.notes.iter().copied())
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(note.as_bytes());
+    }
+    out.push(b']');
 }
 
 impl<W: Write> Sink for TextSink<W> {
@@ -104,55 +198,49 @@ impl<W: Write> Sink for TextSink<W> {
         if ex.incomplete() {
             self.shown.incomplete += 1;
         }
+        if let Some(r) = &ex.response {
+            self.shown.by_class[usize::from(r.status / 100).min(5)] += 1;
+        }
         let start = ex
             .request
             .as_ref()
             .map(|q| q.msg.first_byte)
             .or(ex.response.as_ref().map(|r| r.msg.first_byte))
             .unwrap_or_default();
-        let (method, url_text, req_body) = match &ex.request {
-            Some(q) => (
-                escape(&q.method).into_owned(),
-                url(q.msg.header("host"), &q.target),
-                bytes(q.msg.body_len),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
-        let (status, resp_body) = match &ex.response {
-            Some(r) => {
-                let class = usize::from(r.status / 100).min(5);
-                self.shown.by_class[class] += 1;
-                // An HTTP/0.9 response has no status line (its status is 0): say so.
-                let status = match r.msg.version {
-                    crate::model::HttpVersion::Http09 if r.status == 0 => "0.9".to_owned(),
-                    _ => r.status.to_string(),
-                };
-                (status, bytes(r.msg.body_len))
+        let (q, r) = (ex.request.as_ref(), ex.response.as_ref());
+        let line = &mut self.line;
+        line.0.clear();
+        line.left(15, |o| write_clock(o, start));
+        line.left(45, |o| write_flow(o, conn.client, conn.server));
+        line.left(7, |o| match q {
+            Some(q) => o.extend_from_slice(escape(&q.method).as_bytes()),
+            None => o.push(b'-'),
+        });
+        line.right(6, |o| match r {
+            // An HTTP/0.9 response has no status line (its status is 0): say so.
+            Some(r) if r.msg.version == HttpVersion::Http09 && r.status == 0 => {
+                o.extend_from_slice(b"0.9")
             }
-            None => ("-".into(), "-".into()),
-        };
-        let latency = ex.latency().map(duration).unwrap_or_else(|| "-".into());
-        let flow = format!("{} → {}", conn.client, conn.server);
-        write!(
-            self.out,
-            "{:<15}  {:<45}  {:<7}  {:>6}  {:>9}  {:>9}  {:>9}  {}",
-            clock(start),
-            flow,
-            method,
-            status,
-            latency,
-            req_body,
-            resp_body,
-            url_text
-        )?;
-        if !ex.notes.is_empty() || ex.incomplete() {
-            let mut notes: Vec<&str> = ex.notes.to_vec();
-            if ex.incomplete() && !notes.contains(&"incomplete") {
-                notes.insert(0, "incomplete");
-            }
-            write!(self.out, "  [{}]", notes.join(","))?;
+            Some(r) => write_decimal(o, u64::from(r.status)),
+            None => o.push(b'-'),
+        });
+        line.right(9, |o| match ex.latency() {
+            Some(l) => write_duration(o, l),
+            None => o.push(b'-'),
+        });
+        for msg in [q.map(|q| &q.msg), r.map(|r| &r.msg)] {
+            line.right(9, |o| match msg {
+                Some(m) => write_bytes(o, m.body_len),
+                None => o.push(b'-'),
+            });
         }
-        writeln!(self.out)
+        match q {
+            Some(q) => write_url(&mut line.0, q.msg.header("host"), &q.target),
+            None => line.text("-"),
+        }
+        write_notes(&mut line.0, ex);
+        line.0.push(b'\n');
+        self.out.write_all(&line.0)
     }
 
     fn connection(&mut self, c: &Connection) -> io::Result<()> {

@@ -2,6 +2,8 @@
 //! (JSON, RFC 3339). UTC always, so a report reads the same on every machine.
 
 use crate::model::Timestamp;
+use std::io::Write;
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
 /// `civil_from_days`, http://howardhinnant.github.io/date_algorithms.html).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -70,14 +72,19 @@ fn digits(out: &mut [u8], mut n: u64) {
 
 /// `15:40:37.123456` (time of day, microseconds), as tcpdump prints.
 pub fn clock(ts: Timestamp) -> String {
+    string_of(|out| write_clock(out, ts))
+}
+
+/// [`clock`] appended to `out`: the text report writes one per line, so no `String` and no
+/// `fmt` machinery.
+pub fn write_clock(out: &mut Vec<u8>, ts: Timestamp) {
     let p = parts(ts);
-    format!(
-        "{:02}:{:02}:{:02}.{:06}",
-        p.hms.0,
-        p.hms.1,
-        p.hms.2,
-        p.nanos / 1000
-    )
+    let mut b = *b"00:00:00.000000";
+    digits(&mut b[0..2], p.hms.0 as u64);
+    digits(&mut b[3..5], p.hms.1 as u64);
+    digits(&mut b[6..8], p.hms.2 as u64);
+    digits(&mut b[9..15], (p.nanos / 1000) as u64);
+    out.extend_from_slice(&b);
 }
 
 /// `2026-11-22 15:40:37.123456 UTC`
@@ -94,28 +101,42 @@ pub fn date_clock(ts: Timestamp) -> String {
 
 /// A duration in nanoseconds, short and readable: `850ns`, `12.3µs`, `4.56ms`, `1.234s`, `2m03s`.
 pub fn duration(nanos: i64) -> String {
-    let sign = if nanos < 0 { "-" } else { "" };
+    string_of(|out| write_duration(out, nanos))
+}
+
+/// [`duration`] appended to `out`.
+pub fn write_duration(out: &mut Vec<u8>, nanos: i64) {
+    if nanos < 0 {
+        out.push(b'-');
+    }
     let n = nanos.unsigned_abs();
-    let s = if n < 1_000 {
-        format!("{n}ns")
+    // Writing to a Vec cannot fail.
+    let _ = if n < 1_000 {
+        write!(out, "{n}ns")
     } else if n < 1_000_000 {
-        format!("{:.1}µs", n as f64 / 1e3)
+        write!(out, "{:.1}µs", n as f64 / 1e3)
     } else if n < 1_000_000_000 {
-        format!("{:.2}ms", n as f64 / 1e6)
+        write!(out, "{:.2}ms", n as f64 / 1e6)
     } else if n < 60_000_000_000 {
-        format!("{:.3}s", n as f64 / 1e9)
+        write!(out, "{:.3}s", n as f64 / 1e9)
     } else {
         let secs = n / 1_000_000_000;
-        format!("{}m{:02}s", secs / 60, secs % 60)
+        write!(out, "{}m{:02}s", secs / 60, secs % 60)
     };
-    format!("{sign}{s}")
 }
 
 /// Bytes with a binary unit: `512 B`, `1.5 KiB`, `2.00 MiB`.
 pub fn bytes(n: u64) -> String {
+    string_of(|out| write_bytes(out, n))
+}
+
+/// [`bytes`] appended to `out`.
+pub fn write_bytes(out: &mut Vec<u8>, n: u64) {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
-        return format!("{n} B");
+        write_decimal(out, n);
+        out.extend_from_slice(b" B");
+        return;
     }
     let mut v = n as f64 / 1024.0;
     let mut unit = 0;
@@ -123,7 +144,26 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    format!("{v:.1} {}", UNITS[unit])
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{v:.1} {}", UNITS[unit]);
+}
+
+/// `n` in decimal, appended to `out` (what `{n}` prints, without `fmt`).
+pub fn write_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut b = [0u8; 20];
+    let len = if n == 0 { 1 } else { (n.ilog10() + 1) as usize };
+    let Some(d) = b.get_mut(..len) else {
+        return;
+    };
+    digits(d, n);
+    out.extend_from_slice(d);
+}
+
+/// What a byte writer wrote, as a `String` (the writers only write UTF-8).
+fn string_of(write: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut out = Vec::new();
+    write(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -166,5 +206,16 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(3 << 30), "3.0 GiB");
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            let mut out = Vec::new();
+            write_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        assert_eq!(
+            clock(Timestamp::from_secs_nanos(59, 999)),
+            "00:00:59.000000"
+        );
     }
 }

@@ -129,7 +129,7 @@ impl HttpConn {
                 }
                 // RFC 9110 sections 9.3.6 and 7.8: what follows may be a tunnel or another
                 // protocol; only the response can tell.
-                let switching = method == "CONNECT" || msg.headers.get("upgrade").is_some();
+                let switching = method == "CONNECT" || h.upgrade;
                 let index = self.queue.push(Some(Request {
                     method,
                     target,
@@ -269,7 +269,7 @@ impl HttpConn {
             return false;
         };
         let index = self.queue.push(Some(Request {
-            method: "GET".to_owned(),
+            method: "GET".into(),
             target: target.to_owned(),
             msg: Message {
                 version: HttpVersion::Http09,
@@ -292,7 +292,7 @@ impl HttpConn {
         let index = self.response_target();
         let response = Response {
             status: 0,
-            reason: String::new(),
+            reason: "".into(),
             msg: Message {
                 version: HttpVersion::Http09,
                 first_byte: ts,

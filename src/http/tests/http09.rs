@@ -20,13 +20,13 @@ fn simple_request_and_response() {
     assert!(!e.incomplete());
     let (q, r) = (req(e), resp(e));
     assert_eq!(
-        (q.method.as_str(), q.target.as_str(), q.msg.version),
+        (&*q.method, q.target.as_str(), q.msg.version),
         ("GET", "/bad.html", HttpVersion::Http09)
     );
     assert_eq!((q.msg.head_len, q.msg.complete), (15, Some(Timestamp(0))));
     assert!(q.msg.headers.is_empty());
     assert_eq!(
-        (r.status, r.reason.as_str(), r.msg.version, r.msg.head_len),
+        (r.status, &*r.reason, r.msg.version, r.msg.head_len),
         (0, "", HttpVersion::Http09, 0)
     );
     assert_eq!(r.msg.body_len, PAGE.len() as u64);
