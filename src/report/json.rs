@@ -1,6 +1,7 @@
 //! JSON lines: one object per exchange, per connection, and a closing summary.
 //! The schema is documented in docs/json.md and kept stable: fields are added, never renamed.
 
+use super::addrfmt::write_addr;
 use super::json_line as line;
 use super::timefmt::rfc3339_bytes;
 use crate::model::{AppInfo, Connection, DirStats, Exchange, Message, Timestamp};
@@ -209,7 +210,9 @@ fn time<W: Write + ?Sized>(w: &mut W, t: Timestamp) -> io::Result<()> {
 
 /// Addresses print only digits, hex, `.:[]%`: nothing to escape.
 fn addr<W: Write + ?Sized>(w: &mut W, a: SocketAddr) -> io::Result<()> {
-    write!(w, "\"{a}\"")
+    w.write_all(b"\"")?;
+    write_addr(w, a)?;
+    w.write_all(b"\"")
 }
 
 /// A string as the serde path writes it (for the test that holds `json_line` to the same bytes).
