@@ -15,11 +15,18 @@ use std::net::SocketAddr;
 /// Writes JSON lines to `W` (usually a buffered stdout).
 pub struct JsonSink<W: Write> {
     out: W,
+    /// The exchange or connection line being written, reused: its many small writes (a run of
+    /// plain text, an escape, a field name) are appends to a `Vec`, and `out` gets one
+    /// `write_all` per line.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
-        JsonSink { out }
+        JsonSink {
+            out,
+            line: Vec::new(),
+        }
     }
 
     pub fn summary(&mut self, summary: &Summary) -> io::Result<()> {
@@ -42,7 +49,8 @@ impl<W: Write> JsonSink<W> {
 impl<W: Write> Sink for JsonSink<W> {
     fn exchange(&mut self, ex: &Exchange, conn: &ConnMeta) -> io::Result<()> {
         // Hand-written (see `json_line`); the field order is the schema's (docs/json.md).
-        let w = &mut self.out;
+        let w = &mut self.line;
+        w.clear();
         w.write_all(b"{\"kind\":\"exchange\",\"conn\":")?;
         line::uint(w, ex.conn)?;
         w.write_all(b",\"index\":")?;
@@ -98,14 +106,16 @@ impl<W: Write> Sink for JsonSink<W> {
             }
             line::string(w, note)?;
         }
-        w.write_all(b"]}\n")
+        w.write_all(b"]}\n")?;
+        self.out.write_all(&self.line)
     }
 
     fn connection(&mut self, c: &Connection) -> io::Result<()> {
         // Hand-written like exchange lines (serde cost ~22 k instructions per line); the field
         // order is the schema's (docs/json.md), and `tests::connection_line_matches_serde`
         // holds it to what the serde structs below write.
-        let (w, s) = (&mut self.out, &c.stats);
+        let (w, s) = (&mut self.line, &c.stats);
+        w.clear();
         w.write_all(b"{\"kind\":\"connection\",\"id\":")?;
         line::uint(w, c.id)?;
         w.write_all(b",\"client\":")?;
@@ -145,7 +155,8 @@ impl<W: Write> Sink for JsonSink<W> {
         dir_stats(w, &s.dir[1])?;
         w.write_all(b",\"app\":")?;
         app(w, &c.app)?;
-        w.write_all(b"}\n")
+        w.write_all(b"}\n")?;
+        self.out.write_all(&self.line)
     }
 }
 
