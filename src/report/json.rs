@@ -1,5 +1,9 @@
 //! JSON lines: one object per exchange, per connection, and a closing summary.
 //! The schema is documented in docs/json.md and kept stable: fields are added, never renamed.
+//!
+//! Exchange and connection lines (one per result) are written by hand with `json_line` into a
+//! reused line buffer, one `write_all` each; the summary (one per run) goes through serde with
+//! [`SafeFormatter`]. The tests hold the hand-written connection line to what serde writes.
 
 use super::addrfmt::write_addr;
 use super::json_line as line;
