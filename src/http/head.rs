@@ -3,8 +3,10 @@
 //! RFC 9110 section 8.4: Content-Encoding).
 //!
 //! It does not buffer: the caller hands it the whole head so far and keeps what is incomplete.
-//! Header names are kept as sent and values as lossy UTF-8, in order, duplicates included;
-//! nothing is printed here (the report escapes).
+//! httparse runs once per call (twice only past 64 fields). A complete head's bytes are copied
+//! once into its [`Fields`], names and values as spans into them: names as sent, values as
+//! lossy UTF-8, in order, duplicates included. The framing facts come from one pass over the
+//! fields. Nothing is printed here (the report escapes).
 
 use crate::model::{known_or_owned, Dir, Fields, HttpVersion, KNOWN_METHODS, KNOWN_REASONS};
 use std::borrow::Cow;
@@ -149,7 +151,9 @@ fn parse_with<'b>(
     let Some(facts) = Facts::of(fields) else {
         return Ok(Parsed::Invalid);
     };
-    let headers = Fields::from_bytes(fields.iter().map(|h| (h.name.as_bytes(), h.value)));
+    // The head's bytes are kept once; names and values become spans into them.
+    let head = buf.get(..len).unwrap_or(buf);
+    let headers = Fields::from_head(head, fields.iter().map(|h| (h.name.as_bytes(), h.value)));
     Ok(Parsed::Complete(Head {
         start,
         version: match version {
@@ -181,7 +185,12 @@ impl Facts {
         let mut coding = Coding::Identity;
         let mut upgrade = false;
         for h in fields {
-            if h.name.eq_ignore_ascii_case("content-length") {
+            // The length first: most fields (Host, User-Agent, X-B3-*, ...) match none of the
+            // four names, and one compare of lengths rules each of them out.
+            let name = h.name.as_bytes();
+            let is =
+                |wanted: &[u8]| name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted);
+            if is(b"content-length") {
                 for part in h.value.split(|&b| b == b',') {
                     let n = parse_decimal(trim(part))?;
                     if content_length.is_some_and(|old| old != n) {
@@ -189,7 +198,7 @@ impl Facts {
                     }
                     content_length = Some(n);
                 }
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            } else if is(b"transfer-encoding") {
                 // Several fields form one list (RFC 9110 section 5.3); the last coding counts.
                 let last = h
                     .value
@@ -199,13 +208,13 @@ impl Facts {
                 if let Some(last) = last {
                     te = Some(last.eq_ignore_ascii_case(b"chunked"));
                 }
-            } else if h.name.eq_ignore_ascii_case("content-encoding") {
+            } else if is(b"content-encoding") {
                 coding = match (coding, coding_of(h.value)) {
                     (Coding::Identity, c) => c,
                     (c, Coding::Identity) => c,
                     _ => Coding::Other,
                 };
-            } else if h.name.eq_ignore_ascii_case("upgrade") {
+            } else if is(b"upgrade") {
                 upgrade = true;
             }
         }

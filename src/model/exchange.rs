@@ -43,57 +43,81 @@ pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
 /// The header fields of one message, in order, duplicates included: names as sent, values
 /// decoded lossily as UTF-8. Never printed raw.
 ///
-/// Stored as one string holding every name and value back to back plus the end offsets of
-/// each, so a message costs two allocations however many fields it has (a `String` per name
-/// and value made malloc the largest cost of the HTTP layer).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Stored as one string plus the byte spans of each name and value in it, so a message costs
+/// two allocations however many fields it has (a `String` per name and value made malloc the
+/// largest cost of the HTTP layer). The string is normally the head itself as received
+/// ([`Fields::from_head`]: one copy and one UTF-8 check, the spans point into it); a head that
+/// is not valid UTF-8 keeps its names and values decoded lossily, back to back.
+#[derive(Clone, Debug, Default)]
 pub struct Fields {
     text: Box<str>,
-    /// Per field: (end of the name, end of the value) in `text`; a name starts where the
-    /// previous value ended.
-    ends: Box<[(u32, u32)]>,
+    spans: Box<[Span]>,
+}
+
+/// Where one field's name and value sit in [`Fields::text`], as byte offsets.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 impl Fields {
-    /// Fields from `(name, value)` byte pairs; invalid UTF-8 becomes U+FFFD. Fields past
-    /// 4 GiB of text are dropped (a head is capped far below that).
-    pub fn from_bytes<'b, I>(fields: I) -> Fields
+    /// Fields whose names and values are slices of `head` (what httparse returns): `head` is
+    /// copied once and validated once; names and values become spans into the copy. Falls
+    /// back to [`Fields::from_bytes`] when `head` is not valid UTF-8 (or a slice is not
+    /// inside it, or it is past 4 GiB).
+    pub fn from_head<'b, I>(head: &'b [u8], fields: I) -> Fields
     where
         I: IntoIterator<Item = (&'b [u8], &'b [u8])>,
         I::IntoIter: Clone + ExactSizeIterator,
     {
         let fields = fields.into_iter();
-        // Nearly every head is valid UTF-8: copy the bytes and validate them once (one call
-        // over the whole text instead of one per name and value); only an invalid head pays
-        // for the piece-by-piece lossy copy.
-        let (bytes, ends) = concat(fields.clone(), Vec::extend_from_slice);
-        match String::from_utf8(bytes) {
-            Ok(text) => Fields::new(text, ends),
-            Err(_) => {
-                let (text, ends) = concat(fields, push_lossy);
-                Fields::new(text, ends)
+        let mut spans = Vec::with_capacity(fields.len());
+        for (name, value) in fields.clone() {
+            match (span_in(head, name), span_in(head, value)) {
+                (Some(name), Some(value)) => spans.push(Span { name, value }),
+                _ => return Fields::from_bytes(fields),
             }
+        }
+        // Spans end next to ASCII delimiters (`:`, spaces, CR LF), so in a valid UTF-8 head
+        // they are on character boundaries.
+        match std::str::from_utf8(head) {
+            Ok(text) => Fields {
+                text: text.into(),
+                spans: spans.into_boxed_slice(),
+            },
+            Err(_) => Fields::from_bytes(fields),
         }
     }
 
-    fn new<T: Into<Box<str>>>(text: T, ends: Vec<(u32, u32)>) -> Fields {
+    /// Fields from `(name, value)` byte pairs; invalid UTF-8 becomes U+FFFD. Fields past
+    /// 4 GiB of text are dropped (a head is capped far below that).
+    pub fn from_bytes<'b, I>(fields: I) -> Fields
+    where
+        I: IntoIterator<Item = (&'b [u8], &'b [u8])>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let fields = fields.into_iter();
+        let mut text = String::new();
+        let mut spans = Vec::with_capacity(fields.len());
+        for (name, value) in fields {
+            let name = push_lossy(&mut text, name);
+            let value = push_lossy(&mut text, value);
+            match (name, value) {
+                (Some(name), Some(value)) => spans.push(Span { name, value }),
+                _ => break,
+            }
+        }
         Fields {
             text: text.into(),
-            ends: ends.into_boxed_slice(),
+            spans: spans.into_boxed_slice(),
         }
     }
 
     /// `(name, value)` pairs in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&(n, v)| {
-            let (from, n, v) = (start, n as usize, v as usize);
-            start = v;
-            (
-                self.text.get(from..n).unwrap_or(""),
-                self.text.get(n..v).unwrap_or(""),
-            )
-        })
+        let at = |(from, to): (u32, u32)| self.text.get(from as usize..to as usize).unwrap_or("");
+        self.spans.iter().map(move |s| (at(s.name), at(s.value)))
     }
 
     /// First value with this name (ASCII case-insensitive).
@@ -104,62 +128,40 @@ impl Fields {
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 }
 
-/// Text that can be extended with raw bytes: `Vec<u8>` copies them, `String` decodes lossily.
-trait Text {
-    fn with_capacity(n: usize) -> Self;
-    fn len(&self) -> usize;
-}
-
-impl Text for Vec<u8> {
-    fn with_capacity(n: usize) -> Self {
-        Vec::with_capacity(n)
-    }
-    fn len(&self) -> usize {
-        self.len()
+/// Equal when the `(name, value)` pairs are: how they are stored (the whole head, or names and
+/// values alone) does not matter.
+impl PartialEq for Fields {
+    fn eq(&self, other: &Fields) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
-impl Text for String {
-    fn with_capacity(n: usize) -> Self {
-        String::with_capacity(n)
+impl Eq for Fields {}
+
+/// Offsets of `part` inside `whole` (`part` must be a subslice of it), if they fit in u32.
+fn span_in(whole: &[u8], part: &[u8]) -> Option<(u32, u32)> {
+    // Address arithmetic only, no dereference: a `part` from elsewhere fails the bound check.
+    let from = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let to = from.checked_add(part.len())?;
+    if to > whole.len() {
+        return None;
     }
-    fn len(&self) -> usize {
-        self.len()
-    }
+    Some((u32::try_from(from).ok()?, u32::try_from(to).ok()?))
 }
 
-/// Every name and value back to back, sized exactly for the bytes (no regrowth on the valid
-/// path), with the end offsets of each.
-fn concat<'b, T: Text>(
-    fields: impl ExactSizeIterator<Item = (&'b [u8], &'b [u8])> + Clone,
-    push: impl Fn(&mut T, &[u8]),
-) -> (T, Vec<(u32, u32)>) {
-    let size: usize = fields.clone().map(|(n, v)| n.len() + v.len()).sum();
-    let mut text = T::with_capacity(size);
-    let mut ends = Vec::with_capacity(fields.len());
-    for (name, value) in fields {
-        push(&mut text, name);
-        let name_end = text.len();
-        push(&mut text, value);
-        match (u32::try_from(name_end), u32::try_from(text.len())) {
-            (Ok(n), Ok(v)) => ends.push((n, v)),
-            _ => break,
-        }
-    }
-    (text, ends)
-}
-
-/// Appends `b` as UTF-8, lossily.
-fn push_lossy(text: &mut String, b: &[u8]) {
+/// Appends `b` as UTF-8, lossily; returns where it landed (`None` past 4 GiB).
+fn push_lossy(text: &mut String, b: &[u8]) -> Option<(u32, u32)> {
+    let from = u32::try_from(text.len()).ok()?;
     text.push_str(&String::from_utf8_lossy(b));
+    Some((from, u32::try_from(text.len()).ok()?))
 }
 
 /// The protocol version a message was sent with (RFC 9112 section 2.3; RFC 1945 for 0.9).
@@ -307,6 +309,27 @@ mod tests {
         let none = Fields::from_bytes(std::iter::empty::<(&[u8], &[u8])>());
         assert!(none.is_empty() && none.iter().next().is_none());
         assert_eq!(none, Fields::default());
+    }
+
+    #[test]
+    fn fields_from_head_are_spans_or_lossy_copies() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n";
+        let pairs = [
+            (&head[16..20], &head[22..23]),
+            (&head[25..32], &head[33..33]),
+        ];
+        let f = Fields::from_head(head, pairs);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [("Host", "a"), ("X-Empty", "")]
+        );
+        assert_eq!(f, Fields::from_bytes(pairs));
+        let bad = b"GET / HTTP/1.1\r\nX: \xff\r\n\r\n";
+        let f = Fields::from_head(bad, [(&bad[16..17], &bad[19..20])]);
+        assert_eq!(f.iter().collect::<Vec<_>>(), [("X", "\u{fffd}")]);
+        // Slices from outside the head are copied, not trusted.
+        let f = Fields::from_head(head, [(&b"Y"[..], &b"z"[..])]);
+        assert_eq!(f.iter().collect::<Vec<_>>(), [("Y", "z")]);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! The escaping is exactly serde_json's (`\"`, `\\`, `\b \f \n \r \t`, other C0 as `\u00xx`)
 //! plus `SafeFormatter`'s (DEL, C1 and the line/bidi separators of
 //! [`is_unsafe`](super::escape::is_unsafe) as `\uxxxx`); a property test holds the two to the
-//! same bytes. The rarer lines (connections, summary) keep serde.
+//! same bytes. Connection lines are written by hand too (report/json.rs); the summary keeps
+//! serde.
 
 use super::escape::is_unsafe;
 use std::io::{self, Write};

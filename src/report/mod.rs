@@ -1,6 +1,7 @@
 //! Report writers: the text report and JSON lines, both [`Sink`](crate::pipeline::Sink)s that
 //! write each result as it completes. Pure formatting to any `io::Write`; the CLI owns stdout.
 
+mod addrfmt;
 pub mod escape;
 mod json;
 mod json_line;

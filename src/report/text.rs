@@ -3,6 +3,7 @@
 //!
 //! Every captured string goes through `escape`; numbers and addresses are ours.
 
+use super::addrfmt;
 use super::escape::escape;
 use super::timefmt::{
     bytes, clock, duration, write_bytes, write_clock, write_decimal, write_duration,
@@ -135,24 +136,9 @@ fn write_flow(out: &mut Vec<u8>, client: SocketAddr, server: SocketAddr) {
     write_addr(out, server);
 }
 
-/// What `Display` prints for `addr`; IPv4 (nearly every address) without `fmt`.
+/// What `Display` prints for `addr` (writing to a `Vec` cannot fail).
 fn write_addr(out: &mut Vec<u8>, addr: SocketAddr) {
-    match addr {
-        SocketAddr::V4(a) => {
-            for (i, octet) in a.ip().octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                write_decimal(out, u64::from(octet));
-            }
-            out.push(b':');
-            write_decimal(out, u64::from(a.port()));
-        }
-        // Writing to a Vec cannot fail.
-        SocketAddr::V6(a) => {
-            let _ = write!(out, "{a}");
-        }
-    }
+    let _ = addrfmt::write_addr(out, addr);
 }
 
 /// The request's URL: host and target when the target is a path, else the target alone.
