@@ -6,6 +6,8 @@
 //! The same driver serves the text and JSON reports (and later the TUI and live capture).
 
 mod app;
+mod merge;
+mod shard;
 mod summary;
 
 pub use app::{AppConn, Output};
@@ -112,6 +114,51 @@ pub fn run_threaded<S: Sink + Send>(
             .unwrap_or_else(|_| Err(std::io::Error::other("report writer panicked")));
         // The writer's error is the cause when both failed.
         written.and(analysis)
+    })
+}
+
+/// Batches in flight from each flow shard to the merger.
+const SHARD_BATCHES_IN_FLIGHT: usize = 4;
+
+/// [`run`] with the connections split over `shards` worker threads by a hash of their 4-tuple;
+/// this thread merges their results into `sink` (see `shard.rs` and `merge.rs`). `open` is
+/// called once per shard, on its thread, and must open the same inputs each time (so regular
+/// files only: not stdin or a pipe).
+///
+/// Same results as [`run`], with the same connection ids and summary; the order is the same
+/// except where connections of two shards expire at the same segment (idle, RST grace,
+/// reordering deadlines). The limits that bound memory over all connections
+/// (`max_connections`, `ooo_bytes_total`, `closed_max`) are split evenly over the shards, so
+/// evictions can differ from [`run`] when those limits are reached.
+pub fn run_sharded(
+    open: &(dyn Fn() -> Capture + Sync),
+    shards: usize,
+    config: &Config,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> std::io::Result<Summary> {
+    let shards = shards.max(1);
+    std::thread::scope(|scope| {
+        let mut lanes = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for index in 0..shards {
+            let (tx, rx) = std::sync::mpsc::sync_channel(SHARD_BATCHES_IN_FLIGHT);
+            let (spent_tx, spent_rx) = std::sync::mpsc::channel();
+            workers.push(scope.spawn(move || {
+                shard::work(index, shards, open(), config, &tx, &spent_rx);
+            }));
+            lanes.push(merge::Lane::new(rx, spent_tx));
+        }
+        // The lanes are dropped when the merge ends, so shards blocked on a send stop too.
+        let merged = merge::merge(lanes, sink, progress);
+        let panicked = workers
+            .into_iter()
+            .map(|w| w.join().is_err())
+            .fold(false, |a, b| a | b);
+        if panicked && merged.is_ok() {
+            return Err(std::io::Error::other("flow shard panicked"));
+        }
+        merged
     })
 }
 

@@ -207,6 +207,9 @@ pub struct Reassembler<H: StreamHandler> {
     /// When connections want to be woken (RST grace, parking window): (when, id, slot).
     /// Entries of connections that moved on or closed are skipped when they come up.
     deadlines: BinaryHeap<Reverse<(Timestamp, ConnId, u32)>>,
+    /// Out-of-order bytes held when the last segment was taken in (where `ooo_peak_bytes` is
+    /// measured).
+    ooo_mark: usize,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -233,6 +236,7 @@ impl<H: StreamHandler> Reassembler<H> {
             next_id: 1,
             stats: ReassemblyStats::default(),
             deadlines: BinaryHeap::new(),
+            ooo_mark: 0,
         }
     }
 
@@ -266,6 +270,7 @@ impl<H: StreamHandler> Reassembler<H> {
             Some(conn) => conn.segment(seg, ctx, &mut self.pool),
             None => Step::default(),
         };
+        self.ooo_mark = self.pool.used;
         self.stats.ooo_peak_bytes = self.stats.ooo_peak_bytes.max(self.pool.used as u64);
         self.apply(slot, step, seg.ts, ctx);
         self.sync_pool_stats();
@@ -299,6 +304,22 @@ impl<H: StreamHandler> Reassembler<H> {
         self.closed.clear();
         self.deadlines.clear();
         self.sync_pool_stats();
+    }
+
+    /// Lets capture time reach `now` without a segment of this reassembler: what `process`
+    /// does first for every segment (due deadlines, idle expiry, old closed tuples). A flow
+    /// shard calls it for the segments other shards own, so its connections expire at the
+    /// same segments as in one reassembler over all flows.
+    pub fn advance(&mut self, now: Timestamp, ctx: &mut H::Ctx) {
+        self.expire(now, ctx);
+        self.sync_pool_stats();
+    }
+
+    /// Out-of-order and parked bytes held now, and when the last segment was taken in (the
+    /// point `ooo_peak_bytes` is measured at): a flow shard reports both so the peak over all
+    /// shards can be counted.
+    pub fn ooo_bytes(&self) -> (usize, usize) {
+        (self.pool.used, self.ooo_mark)
     }
 
     pub fn stats(&self) -> &ReassemblyStats {
