@@ -210,3 +210,27 @@ fn escape_sequences_in_captured_bytes_never_reach_the_terminal() {
         }
     }
 }
+
+#[test]
+fn shards_give_the_same_report_and_stdin_keeps_one() {
+    let cut = path("third-party/sv-http-file-cut-short-mid-packet.pcap");
+    let keepalive = path("nginx-keepalive-3req.pcap");
+    for file in [&cut, &keepalive] {
+        for json in [&[][..], &["--json"][..]] {
+            let run = |shards: &str| {
+                let mut args = vec!["analyze", "--shards", shards, file.as_str()];
+                args.extend_from_slice(json);
+                hopscope(&args, None)
+            };
+            let (one, two) = (run("1"), run("2"));
+            assert_eq!(one.status.code(), two.status.code(), "{file}");
+            assert_eq!(one.stdout, two.stdout, "{file} {json:?}");
+            // The cut file's error is reported once, not once per shard.
+            assert_eq!(one.stderr, two.stderr, "{file} {json:?}");
+        }
+    }
+    let bytes = std::fs::read(data("nginx-keepalive-3req.pcap")).unwrap();
+    let piped = hopscope(&["analyze", "--shards", "2", "-"], Some(&bytes));
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("GET"));
+}

@@ -10,10 +10,14 @@ use std::io::{BufWriter, Write};
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut readers = Vec::new();
+    let mut opened = Vec::new();
     let mut open_errors = Vec::new();
     for (index, path) in args.files.iter().enumerate() {
         match FileReader::open(path, index) {
-            Ok(r) => readers.push(r),
+            Ok(r) => {
+                readers.push(r);
+                opened.push((index, path));
+            }
             Err(e) => open_errors.push(e),
         }
     }
@@ -29,18 +33,37 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut on_progress = |read, total| progress.update(read, total);
     // `Stdout`, not a `StdoutLock`: the report may be written from the pipeline's writer thread.
     let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let threaded = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Each shard reads the inputs again, so only files that can be: not stdin, not pipes.
+    let rereadable = opened
+        .iter()
+        .all(|(_, path)| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+    let shards = if rereadable { args.shards } else { 1 };
+    let reopen = || {
+        let readers = opened
+            .iter()
+            .filter_map(|&(index, path)| FileReader::open(path, index).ok())
+            .collect();
+        Capture::new(readers)
+    };
+    let mode = if shards > 1 {
+        Mode::Sharded(shards, &reopen)
+    } else if cpus > 1 {
+        Mode::Threaded
+    } else {
+        Mode::Single
+    };
 
     let mut summary;
     if args.json {
         let mut sink = JsonSink::new(out);
-        summary = run_pipeline(threaded, &mut capture, &config, &mut sink, &mut on_progress)?;
+        summary = run_pipeline(&mode, &mut capture, &config, &mut sink, &mut on_progress)?;
         summary.errors.splice(0..0, open_errors);
         sink.summary(&summary)?;
         sink.into_inner().flush().context("writing the report")?;
     } else {
         let mut sink = TextSink::new(out);
-        summary = run_pipeline(threaded, &mut capture, &config, &mut sink, &mut on_progress)?;
+        summary = run_pipeline(&mode, &mut capture, &config, &mut sink, &mut on_progress)?;
         summary.errors.splice(0..0, open_errors);
         sink.finish_sections()?;
         let shown = std::mem::take(&mut sink.shown);
@@ -58,17 +81,27 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Formatting runs on a second core when there is one (docs/performance.md); same output.
+/// How the pipeline runs.
+enum Mode<'a> {
+    /// One thread.
+    Single,
+    /// Analysis on this thread, formatting on a second one.
+    Threaded,
+    /// Connections split over this many analysis threads; this thread merges and formats.
+    Sharded(usize, &'a (dyn Fn() -> Capture + Sync)),
+}
+
+/// Runs the pipeline the way `mode` says; same output in every mode.
 fn run_pipeline<S: Sink + Send>(
-    threaded: bool,
+    mode: &Mode<'_>,
     capture: &mut Capture,
     config: &Config,
     sink: &mut S,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> std::io::Result<Summary> {
-    if threaded {
-        pipeline::run_threaded(capture, config, sink, progress)
-    } else {
-        pipeline::run(capture, config, sink, progress)
+    match *mode {
+        Mode::Single => pipeline::run(capture, config, sink, progress),
+        Mode::Threaded => pipeline::run_threaded(capture, config, sink, progress),
+        Mode::Sharded(shards, open) => pipeline::run_sharded(open, shards, config, sink, progress),
     }
 }

@@ -44,6 +44,11 @@ pub struct AnalyzeArgs {
     /// Never show progress on stderr (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Analysis threads, each taking a share of the connections (regular files only; stdin
+    /// keeps one). Same report whatever the number; not faster on 2 cores, so not the
+    /// default (docs/performance.md).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub shards: usize,
 }
 
 pub fn main() -> ExitCode {
