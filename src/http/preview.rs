@@ -16,6 +16,9 @@ use std::cell::Cell;
 /// Most bytes of compressed input held while its header is incomplete (gzip FNAME/FCOMMENT
 /// can be long; a real header is 10 to a few dozen bytes).
 const MAX_HEADER_HOLD: usize = 1024;
+/// Room reserved up front for an uncompressed preview of a body of unknown length (at most
+/// the cap): a large `--preview` cap is not allocated whole for every chunked body.
+const UNKNOWN_LENGTH_ROOM: usize = 16 * 1024;
 /// gzip member header (RFC 1952 section 2.3.1): ID1 ID2 CM FLG MTIME(4) XFL OS.
 const GZIP_FIXED: usize = 10;
 const GZIP_ID: [u8; 3] = [0x1f, 0x8b, 8];
@@ -78,7 +81,7 @@ pub(super) struct Preview {
 
 impl Preview {
     /// A preview of at most `cap` bytes; `hint` = the body length when known, so an
-    /// uncompressed preview is allocated once at its final size.
+    /// uncompressed preview is allocated once at its final size (without one, at the cap).
     pub(super) fn new(coding: Coding, cap: usize, hint: Option<u64>) -> Preview {
         let (decoder, note) = match coding {
             Coding::Identity => (Decoder::Identity, None),
@@ -93,6 +96,9 @@ impl Preview {
         };
         let size = match (coding, hint) {
             (Coding::Identity, Some(n)) => usize::try_from(n).unwrap_or(cap).min(cap),
+            // A chunked or close-delimited body: room for the whole preview at once rather than
+            // growing it chunk by chunk (`finish` gives back what a short body did not use).
+            (Coding::Identity, None) => cap.min(UNKNOWN_LENGTH_ROOM),
             _ => 0,
         };
         Preview {
