@@ -11,10 +11,14 @@
 
 use super::head::Coding;
 use flate2::{Decompress, FlushDecompress, Status};
+use std::cell::Cell;
 
 /// Most bytes of compressed input held while its header is incomplete (gzip FNAME/FCOMMENT
 /// can be long; a real header is 10 to a few dozen bytes).
 const MAX_HEADER_HOLD: usize = 1024;
+/// Room reserved up front for an uncompressed preview of a body of unknown length (at most
+/// the cap): a large `--preview` cap is not allocated whole for every chunked body.
+const UNKNOWN_LENGTH_ROOM: usize = 16 * 1024;
 /// gzip member header (RFC 1952 section 2.3.1): ID1 ID2 CM FLG MTIME(4) XFL OS.
 const GZIP_FIXED: usize = 10;
 const GZIP_ID: [u8; 3] = [0x1f, 0x8b, 8];
@@ -31,9 +35,40 @@ enum Decoder {
         coding: Coding,
         held: Vec<u8>,
     },
-    Inflate(Box<Decompress>, Coding),
+    Inflate(Inflater, Coding),
     /// Nothing more goes into the preview.
     Stopped,
+}
+
+thread_local! {
+    /// The inflater of the last compressed preview this thread finished, kept for the next.
+    static SPARE: Cell<Option<Decompress>> = const { Cell::new(None) };
+}
+
+/// A raw inflater, recycled per thread: `Decompress::new` allocates and zeroes ~43 KiB of
+/// state for every compressed body, `reset` re-initialises the same state (the same fresh
+/// state: a full reset, dictionary zeroed). Given back to the thread's spare slot when dropped.
+/// (`None` only while being dropped.)
+struct Inflater(Option<Decompress>);
+
+impl Inflater {
+    fn new(zlib: bool) -> Inflater {
+        match SPARE.take() {
+            Some(mut z) => {
+                z.reset(zlib);
+                Inflater(Some(z))
+            }
+            None => Inflater(Some(Decompress::new(zlib))),
+        }
+    }
+}
+
+impl Drop for Inflater {
+    fn drop(&mut self) {
+        if let Some(z) = self.0.take() {
+            SPARE.set(Some(z));
+        }
+    }
 }
 
 /// A preview being filled.
@@ -46,7 +81,7 @@ pub(super) struct Preview {
 
 impl Preview {
     /// A preview of at most `cap` bytes; `hint` = the body length when known, so an
-    /// uncompressed preview is allocated once at its final size.
+    /// uncompressed preview is allocated once at its final size (without one, at the cap).
     pub(super) fn new(coding: Coding, cap: usize, hint: Option<u64>) -> Preview {
         let (decoder, note) = match coding {
             Coding::Identity => (Decoder::Identity, None),
@@ -61,6 +96,9 @@ impl Preview {
         };
         let size = match (coding, hint) {
             (Coding::Identity, Some(n)) => usize::try_from(n).unwrap_or(cap).min(cap),
+            // A chunked or close-delimited body: room for the whole preview at once rather than
+            // growing it chunk by chunk (`finish` gives back what a short body did not use).
+            (Coding::Identity, None) => cap.min(UNKNOWN_LENGTH_ROOM),
             _ => 0,
         };
         Preview {
@@ -101,7 +139,7 @@ impl Preview {
                     Wrapper::Bad => self.stop(error(coding)),
                     Wrapper::Known { zlib, skip } => {
                         let held = std::mem::take(held);
-                        self.decoder = Decoder::Inflate(Box::new(Decompress::new(zlib)), coding);
+                        self.decoder = Decoder::Inflate(Inflater::new(zlib), coding);
                         self.inflate(held.get(skip..).unwrap_or(&[]));
                         self.inflate(data.get(take..).unwrap_or(&[]));
                     }
@@ -113,7 +151,7 @@ impl Preview {
 
     fn inflate(&mut self, mut input: &[u8]) {
         while !input.is_empty() {
-            let Decoder::Inflate(z, coding) = &mut self.decoder else {
+            let Decoder::Inflate(Inflater(Some(z)), coding) = &mut self.decoder else {
                 return;
             };
             let coding = *coding;
@@ -163,7 +201,7 @@ impl Preview {
 
     /// The preview and its note when the body ended (`cut` = it did not end normally: a gap,
     /// the capture end) after `body_len` bytes.
-    pub(super) fn finish(mut self, cut: bool, body_len: u64) -> (Vec<u8>, Option<String>) {
+    pub(super) fn finish(mut self, cut: bool, body_len: u64) -> (Vec<u8>, Option<&'static str>) {
         let full = self.out.len() >= self.cap;
         let note = match (&self.decoder, self.note) {
             (_, Some(note)) => Some(note),
@@ -180,7 +218,7 @@ impl Preview {
         if self.out.capacity() > self.out.len().saturating_mul(2) {
             self.out.shrink_to_fit(); // an inflated preview that ended short
         }
-        (self.out, note.map(str::to_string))
+        (self.out, note)
     }
 }
 
@@ -275,7 +313,12 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn run(coding: Coding, body: &[u8], cap: usize, step: usize) -> (Vec<u8>, Option<String>) {
+    fn run(
+        coding: Coding,
+        body: &[u8],
+        cap: usize,
+        step: usize,
+    ) -> (Vec<u8>, Option<&'static str>) {
         let mut p = Preview::new(coding, cap, None);
         for piece in body.chunks(step.max(1)) {
             p.push(piece);
@@ -295,7 +338,7 @@ mod tests {
         );
         assert_eq!(
             run(Coding::Identity, b"hello", 4, 3),
-            (b"hell".to_vec(), Some("truncated".into()))
+            (b"hell".to_vec(), Some("truncated"))
         );
     }
 
@@ -319,7 +362,7 @@ mod tests {
             ] {
                 let (out, note) = run(coding, &body, 1024, step);
                 assert_eq!(out, &text[..1024]);
-                assert_eq!(note.as_deref(), Some("truncated"), "{coding:?} step {step}");
+                assert_eq!(note, Some("truncated"), "{coding:?} step {step}");
                 let (out, note) = run(coding, &body, 10_000, step);
                 assert_eq!((out.as_slice(), note), (&text[..], None));
             }
@@ -357,24 +400,46 @@ mod tests {
     }
 
     #[test]
+    fn recycled_inflater_starts_fresh() {
+        // The thread's spare inflater is reused: one left mid-stream, one left after an error
+        // and one used as zlib must each decode the next body as a new one would.
+        let body = gzip(b"abcdefghij abcdefghij abcdefghij");
+        let cut = body.get(..body.len() / 2).unwrap_or(&[]);
+        let mut bad = gzip(b"hello hello hello");
+        bad[GZIP_FIXED] = 0x07;
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut zlib, b"zz").unwrap();
+        let zlib = zlib.finish().unwrap();
+        for before in [cut, &bad[..], &zlib[..]] {
+            let coding = if before == &zlib[..] {
+                Coding::Deflate
+            } else {
+                Coding::Gzip
+            };
+            drop(run(coding, before, 100, 3));
+            assert_eq!(
+                run(Coding::Gzip, &body, 100, 7),
+                (b"abcdefghij abcdefghij abcdefghij".to_vec(), None)
+            );
+        }
+    }
+
+    #[test]
     fn corrupt() {
         assert_eq!(
-            run(Coding::Gzip, b"not gzip at all", 100, 4).1.as_deref(),
+            run(Coding::Gzip, b"not gzip at all", 100, 4).1,
             Some("gzip error")
         );
         let mut body = gzip(b"hello hello hello");
         body[GZIP_FIXED] = 0x07; // BFINAL = 1, BTYPE = 11: reserved (RFC 1951 section 3.2.3)
+        assert_eq!(run(Coding::Gzip, &body, 100, 100).1, Some("gzip error"));
         assert_eq!(
-            run(Coding::Gzip, &body, 100, 100).1.as_deref(),
-            Some("gzip error")
-        );
-        assert_eq!(
-            run(Coding::Deflate, &[0xff; 20], 100, 5).1.as_deref(),
+            run(Coding::Deflate, &[0xff; 20], 100, 5).1,
             Some("deflate error")
         );
         assert_eq!(
             run(Coding::Other, b"xx", 100, 5),
-            (Vec::new(), Some("encoding not decoded".into()))
+            (Vec::new(), Some("encoding not decoded"))
         );
     }
 }

@@ -204,7 +204,8 @@ pub struct Message {
     /// Bytes of this message the capture missed.
     pub gap_bytes: u64,
     /// Body was not fully decodable (bad gzip, cut preview, gap in the compressed stream).
-    pub preview_note: Option<String>,
+    /// One of a few fixed notes (`truncated`, `gap`, `gzip error`, ...), so no allocation.
+    pub preview_note: Option<&'static str>,
 }
 
 impl Message {

@@ -177,7 +177,7 @@ fn gzip_and_deflate_previews() {
         let r = resp(&out[0]);
         assert_eq!(r.msg.body_len, body.len() as u64, "{coding}");
         assert_eq!(r.msg.body_preview, &text[..1024], "{coding}");
-        assert_eq!(r.msg.preview_note.as_deref(), Some("truncated"), "{coding}");
+        assert_eq!(r.msg.preview_note, Some("truncated"), "{coding}");
     }
     let small = run_with(
         HttpLimits {
@@ -190,7 +190,7 @@ fn gzip_and_deflate_previews() {
     assert_eq!(
         (
             resp(&small[0]).msg.body_preview.as_slice(),
-            resp(&small[0]).msg.preview_note.as_deref()
+            resp(&small[0]).msg.preview_note
         ),
         (&text[..], None)
     );
@@ -207,10 +207,7 @@ fn corrupt_gzip() {
         c(GET),
         s(OK),
     ]);
-    assert_eq!(
-        resp(&out[0]).msg.preview_note.as_deref(),
-        Some("gzip error")
-    );
+    assert_eq!(resp(&out[0]).msg.preview_note, Some("gzip error"));
     assert!(!out[0].incomplete() && !out[1].incomplete());
 }
 
@@ -232,7 +229,7 @@ fn gap_inside_length_body_keeps_sync() {
         (100, 50, Some(Timestamp(4)))
     );
     assert_eq!(
-        (r.msg.body_preview.as_slice(), r.msg.preview_note.as_deref()),
+        (r.msg.body_preview.as_slice(), r.msg.preview_note),
         (&[b'a'; 10][..], Some("gap"))
     );
     assert_eq!(out[0].notes, ["gap"]);
@@ -361,11 +358,7 @@ fn capture_end_inside_body() {
     let out = run(&[c(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")]);
     let q = req(&out[0]);
     assert_eq!(
-        (
-            q.msg.body_len,
-            q.msg.complete,
-            q.msg.preview_note.as_deref()
-        ),
+        (q.msg.body_len, q.msg.complete, q.msg.preview_note),
         (3, None, Some("incomplete"))
     );
     assert_eq!(out[0].notes, ["capture-end", "no-response"]);
