@@ -92,6 +92,22 @@ impl ClosedSet {
         }
     }
 
+    /// Until when [`ClosedSet::expire`] would forget nothing: the oldest live entry's close
+    /// time plus the window (`None` when empty). Drops stale entries at the front first, as
+    /// `expire` would; when they go makes no difference (`insert` drops them first anyway).
+    pub fn quiet_until(&mut self) -> Option<Timestamp> {
+        while let Some(&(key, serial, at)) = self.order.front() {
+            let live = self.front_live == Some((serial, self.generation))
+                || self.map.get(&key).is_some_and(|(_, s)| *s == serial);
+            if live {
+                self.front_live = Some((serial, self.generation));
+                return Some(Timestamp(at.0.saturating_add(self.window_ns)));
+            }
+            self.order.pop_front();
+        }
+        None
+    }
+
     /// True when `seg` belongs to the closed connection and is to be dropped. A segment that
     /// starts a new connection removes the entry.
     pub fn absorbs(&mut self, key: &FlowKey, seg: &Segment<'_>) -> bool {
