@@ -187,13 +187,28 @@ pub(super) fn work(
         frame_no += 1;
         summary.add_frame(&frame);
         if let Some(segment) = decoder.decode(&frame, frame_no) {
+            let mine = owner(&segment, shards) == index;
+            flows.advance(segment.ts, &mut out);
+            // A foreign segment only moves capture time on; mostly nothing expires with it.
+            let quiet = !mine
+                && out.exchanges.is_empty()
+                && out.connections.is_empty()
+                && flows.ooo_bytes().0 == ooo_held;
+            if quiet {
+                if frame_no - sent_at >= WATERMARK_EVERY {
+                    if !send(&mut batch, &capture, frame_no) {
+                        return;
+                    }
+                    sent_at = frame_no;
+                }
+                continue;
+            }
             let at = |phase, class| Key {
                 frame: frame_no,
                 class,
                 phase,
             };
             let items = &mut batch.items;
-            flows.advance(segment.ts, &mut out);
             let (now, _) = flows.ooo_bytes();
             if now != ooo_held {
                 let item = Item::OooBytes { mark: now, now };
@@ -202,7 +217,7 @@ pub(super) fn work(
             }
             exchanges(&mut out, at(Phase::Expire, Class::Result), items);
             let expired = out.connections.len();
-            if owner(&segment, shards) == index {
+            if mine {
                 let before = flows.stats().connections;
                 flows.process(&segment, &mut out);
                 let key = at(Phase::Segment, Class::Result);
