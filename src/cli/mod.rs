@@ -45,8 +45,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_progress: bool,
     /// Analysis threads, each taking a share of the connections (regular files only; stdin
-    /// keeps one). Same report whatever the number; not faster on 2 cores, so not the
-    /// default (docs/performance.md).
+    /// keeps one). Same report whatever the number; on 2 cores at most ~10 % faster for
+    /// text and even for --json, so not the default (docs/performance.md).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub shards: usize,
 }
