@@ -178,9 +178,20 @@ impl HttpConn {
         let side = &mut self.sides[dir.index()];
         match &mut side.state {
             State::Done | State::Resync => {}
-            State::Fresh | State::Http09 => side.state = State::Resync,
+            State::Http09 => side.state = State::Resync,
             State::Hold => side.hold.lost = side.hold.lost.saturating_add(len),
-            State::Head if side.buf.is_empty() => side.state = State::Resync,
+            State::Fresh => {
+                side.state = State::Resync;
+                if len > 0 {
+                    self.lost_between_messages(dir, out);
+                }
+            }
+            State::Head if side.buf.is_empty() => {
+                side.state = State::Resync;
+                if len > 0 {
+                    self.lost_between_messages(dir, out);
+                }
+            }
             State::Head => {
                 let buf = std::mem::take(&mut side.buf);
                 let ts0 = side.head_ts;

@@ -29,6 +29,42 @@ impl HttpConn {
     }
 
     /// Makes room for one more request (RFC 9112 section 9.3.2 sets no depth; we do).
+    /// A gap on `dir` where a message would start: the lost bytes began a whole message, so
+    /// keep the FIFO pairing in step. A lost response answers the oldest waiting request (else
+    /// the next response found would pair with it, and every later one would be off by one:
+    /// zeek-http-ipv6-keepalive-1000req-one-dropped-response); a lost request gets a
+    /// placeholder exchange (request unknown) for its response to pair with. Not when the
+    /// lost bytes may have been a `100 Continue` the client waits for.
+    pub(super) fn lost_between_messages(&mut self, dir: Dir, out: &mut Vec<Exchange>) {
+        match dir {
+            Dir::ToServer => {
+                self.make_room(out);
+                let i = self.queue.push(None);
+                self.queue.note(i, "gap");
+            }
+            Dir::ToClient => {
+                let Some(i) = self.queue.unanswered() else {
+                    return;
+                };
+                let Some(p) = self.queue.get(i) else {
+                    return;
+                };
+                let expects_100 = p.informational.is_empty()
+                    && p.ex.request.as_ref().is_some_and(|q| {
+                        q.msg
+                            .header("expect")
+                            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+                    });
+                if p.ex.request.is_none() || expects_100 {
+                    return;
+                }
+                self.queue.note(i, "gap");
+                self.queue.answer(i, None, false);
+                self.queue.emit_ready(out);
+            }
+        }
+    }
+
     pub(super) fn make_room(&mut self, out: &mut Vec<Exchange>) {
         if self.queue.len() < self.limits.max_pending.max(1) {
             return;
