@@ -20,3 +20,5 @@ pub mod tls;
 
 pub mod pipeline;
 pub mod report;
+
+pub mod k8s;
