@@ -219,3 +219,28 @@ fn sample_capture_matches_the_generator() {
     assert_eq!((run.requests(), run.responses()), (81, 81));
     assert!(run.got.exchanges.iter().all(|(e, _)| !e.incomplete()));
 }
+
+/// `tcpdump -i any` inside a sidecar pod's netns (make-redirect.sh): the app's packets go to
+/// 127.0.0.1:15001, the replies come from the ClusterIP. Without joining the two views every
+/// request would be unanswered and every response orphaned.
+#[test]
+fn sidecar_redirect_halves_are_one_connection_with_its_original_destination() {
+    let run = analyze(&[data("sidecar-redirect-15001-any.pcap")]);
+    assert_eq!(
+        run.lines(),
+        ["GET /reviews 200", "GET /reviews 200", "GET /nothing 404"]
+    );
+    let redirect: std::net::SocketAddr = "127.0.0.1:15001".parse().unwrap();
+    let cluster_ip: std::net::SocketAddr = "10.96.100.10:9080".parse().unwrap();
+    assert_eq!(run.got.connections.len(), 3);
+    for c in &run.got.connections {
+        assert_eq!(c.server, redirect);
+        assert_eq!(c.original_dst, Some(cluster_ip), "{c:?}");
+        assert_eq!(c.end, hopscope::model::EndReason::Fin);
+        assert!(c.stats.syn_print.is_some() && c.stats.handshake_rtt().is_some());
+        assert!(c.stats.dir[1].payload > 0, "replies reached the connection");
+    }
+    for (_, meta) in &run.got.exchanges {
+        assert_eq!(meta.original_dst, Some(cluster_ip));
+    }
+}

@@ -93,11 +93,19 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Destination rewritten (kube-proxy endpoint). `port` is None when only the address changes.
-    Dnat { addr: IpAddr, port: Option<u16> },
+    Dnat {
+        addr: IpAddr,
+        port: Option<u16>,
+    },
     /// Redirected to a local port (Istio's 15001 / 15006, or 15053 for DNS).
-    Redirect { port: u16 },
+    Redirect {
+        port: u16,
+    },
     /// Diverted to a local socket without NAT (Istio TPROXY inbound, ambient).
-    Tproxy { addr: Option<IpAddr>, port: u16 },
+    Tproxy {
+        addr: Option<IpAddr>,
+        port: u16,
+    },
     /// The table let it through unchanged.
     Accept,
     Drop,

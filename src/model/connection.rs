@@ -61,6 +61,14 @@ pub struct DirStats {
     pub fin: Option<Timestamp>,
 }
 
+/// What identifies a connection's SYN across NAT (domain.md 3.7: sequence numbers and
+/// timestamps survive kube-proxy's DNAT and MASQUERADE; a proxy opens a new connection).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SynPrint {
+    pub isn: u32,
+    pub tsval: Option<u32>,
+}
+
 /// Connection-level statistics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnStats {
@@ -72,6 +80,9 @@ pub struct ConnStats {
     pub ack: Option<Timestamp>,
     pub first_data: Option<Timestamp>,
     pub rst: Option<Timestamp>,
+    /// The client's SYN: initial sequence number and TCP timestamp value. NAT rewrites
+    /// neither, so they tie the views of one connection on both sides of a NAT together.
+    pub syn_print: Option<SynPrint>,
     /// [to server, to client].
     pub dir: [DirStats; 2],
 }
@@ -114,4 +125,8 @@ pub struct Connection {
     pub app: AppInfo,
     /// Capture interface of the first packet, when known.
     pub interface: Option<u32>,
+    /// Where the client meant to connect when the capture saw its replies come from another
+    /// address than the one its packets went to (a REDIRECT or DNAT inside the capture point:
+    /// app → 127.0.0.1:15001 answered as the ClusterIP). What SO_ORIGINAL_DST would return.
+    pub original_dst: Option<SocketAddr>,
 }

@@ -9,7 +9,9 @@ mod frame;
 mod segment;
 mod time;
 
-pub use connection::{AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource};
+pub use connection::{
+    AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource, SynPrint,
+};
 pub use exchange::{
     known_or_owned, Exchange, Fields, HttpVersion, Message, Request, Response, KNOWN_METHODS,
     KNOWN_REASONS,

@@ -228,6 +228,7 @@ impl StreamHandler for AppConn {
                     id: conn.id,
                     client: conn.client,
                     server: conn.server,
+                    original_dst: conn.original_dst,
                 });
                 if summary.upgraded.is_some() {
                     AppInfo::Upgraded {

@@ -190,7 +190,10 @@ pub(super) fn work(
     while let Some(frame) = capture.next_frame() {
         frame_no += 1;
         summary.add_frame(&frame);
-        if let Some(segment) = decoder.decode(&frame, frame_no) {
+        if let Some(mut segment) = decoder.decode(&frame, frame_no) {
+            // Before the owner is chosen: both halves of a redirected connection must hash
+            // to the same shard.
+            flows.unnat(&mut segment);
             let mine = owner(&segment, shards) == index;
             flows.advance(segment.ts, &mut out);
             // A foreign segment only moves capture time on; mostly nothing expires with it.

@@ -14,7 +14,8 @@ use super::park::ParkQueue;
 use super::stream::{seq_diff, Accepted, Pool, Sink, Stream, MAX_WINDOW};
 use super::{ConnMeta, StreamHandler};
 use crate::model::{
-    AppInfo, ConnStats, Connection, Dir, DirStats, EndReason, RoleSource, Segment, Timestamp,
+    AppInfo, ConnStats, Connection, Dir, DirStats, EndReason, RoleSource, Segment, SynPrint,
+    Timestamp,
 };
 
 pub(crate) struct Conn<H> {
@@ -460,6 +461,12 @@ impl<H: StreamHandler> Conn<H> {
             if seen.is_some() && stream.started() && stream.isn() == seg.seq {
                 st.dir[dir.index()].retransmissions += 1;
             }
+            if !flags.ack() && st.syn_print.is_none() {
+                st.syn_print = Some(SynPrint {
+                    isn: seg.seq,
+                    tsval: seg.tsopt.map(|t| t.0),
+                });
+            }
             seen.get_or_insert(seg.ts);
         } else if dir == Dir::ToServer && flags.ack() && !flags.rst() && st.ack.is_none() {
             // The client's ACK of the SYN-ACK completes the handshake (RFC 9293 3.5).
@@ -504,6 +511,7 @@ impl<H: StreamHandler> Conn<H> {
             end: reason,
             app: AppInfo::Unknown,
             interface: Some(self.interface),
+            original_dst: self.meta.original_dst,
         };
         self.handler.close(ctx, conn);
         dropped

@@ -56,6 +56,7 @@ mod park;
 mod roles;
 mod stream;
 mod table;
+mod unnat;
 
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use stream::Pool;
 use table::{FlowKey, Table};
+pub use unnat::Unnat;
 
 /// A connection's identity, handed to every handler call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -82,6 +84,9 @@ pub struct ConnMeta {
     pub id: ConnId,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// Where the client meant to connect, when a NAT inside the capture point made the
+    /// replies come from there (see `unnat.rs`); known from the SYN-ACK on.
+    pub original_dst: Option<SocketAddr>,
 }
 
 /// What the reassembler drives: one value per connection.
@@ -216,6 +221,8 @@ pub struct Reassembler<H: StreamHandler> {
     /// to those; expiry is a function of `now` against these three alone, so capture time
     /// stepping backwards needs no care.
     quiet_until: Timestamp,
+    /// The NAT views of redirected connections (see `unnat.rs`).
+    unnat: Unnat,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -244,10 +251,20 @@ impl<H: StreamHandler> Reassembler<H> {
             deadlines: BinaryHeap::new(),
             ooo_mark: 0,
             quiet_until: Timestamp(i64::MAX),
+            unnat: Unnat::new(),
         }
     }
 
     /// Takes the next segment in capture order.
+    /// Presents the reply half of a connection NATed inside the capture point (a sidecar's
+    /// REDIRECT) under the 4-tuple of its client half; call it on every segment, before
+    /// [`Reassembler::process`] and before any choice that depends on the 4-tuple (the flow
+    /// shards), so every shard sees the same views.
+    #[inline]
+    pub fn unnat(&mut self, seg: &mut Segment<'_>) {
+        self.unnat.view(seg);
+    }
+
     pub fn process(&mut self, seg: &Segment<'_>, ctx: &mut H::Ctx) {
         self.stats.segments += 1;
         if seg.ts > self.quiet_until {
@@ -277,7 +294,13 @@ impl<H: StreamHandler> Reassembler<H> {
         };
         self.table.touch(slot);
         let step = match self.table.get_mut(slot) {
-            Some(conn) => conn.segment(seg, ctx, &mut self.pool),
+            Some(conn) => {
+                if seg.flags.syn() && seg.flags.ack() && conn.meta.original_dst.is_none() {
+                    let m = &mut conn.meta;
+                    m.original_dst = self.unnat.original_dst(m.client, m.server);
+                }
+                conn.segment(seg, ctx, &mut self.pool)
+            }
             None => Step::default(),
         };
         self.ooo_mark = self.pool.used;
@@ -417,6 +440,7 @@ impl<H: StreamHandler> Reassembler<H> {
             id: self.next_id,
             client,
             server,
+            original_dst: None,
         };
         self.next_id += 1;
         self.stats.connections += 1;

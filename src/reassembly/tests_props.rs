@@ -115,7 +115,7 @@ proptest! {
                 Ev::Data(id, d, b) => *events_payload.entry((*id, d.index())).or_default() += b.len() as u64,
                 Ev::Close(c) => {
                     closed += 1;
-                    metas.insert(c.id, ConnMeta { id: c.id, client: c.client, server: c.server });
+                    metas.insert(c.id, ConnMeta { id: c.id, client: c.client, server: c.server, original_dst: c.original_dst });
                     for d in [Dir::ToServer, Dir::ToClient] {
                         let got = events_payload.get(&(c.id, d.index())).copied().unwrap_or(0);
                         prop_assert_eq!(c.stats.dir[d.index()].payload, got);

@@ -63,6 +63,10 @@ impl<W: Write> Sink for JsonSink<W> {
         addr(w, conn.client)?;
         w.write_all(b",\"server\":")?;
         addr(w, conn.server)?;
+        if let Some(a) = conn.original_dst {
+            w.write_all(b",\"original_dst\":")?;
+            addr(w, a)?;
+        }
         w.write_all(b",\"request\":")?;
         match &ex.request {
             None => w.write_all(b"null")?,
@@ -159,6 +163,22 @@ impl<W: Write> Sink for JsonSink<W> {
         dir_stats(w, &s.dir[1])?;
         w.write_all(b",\"app\":")?;
         app(w, &c.app)?;
+        w.write_all(b",\"original_dst\":")?;
+        match c.original_dst {
+            Some(a) => addr(w, a)?,
+            None => w.write_all(b"null")?,
+        }
+        let print = s.syn_print;
+        for (name, n) in [
+            (&b",\"isn\":"[..], print.map(|p| p.isn)),
+            (b",\"tsval\":", print.and_then(|p| p.tsval)),
+        ] {
+            w.write_all(name)?;
+            match n {
+                Some(n) => line::uint(w, u64::from(n))?,
+                None => w.write_all(b"null")?,
+            }
+        }
         w.write_all(b"}\n")?;
         self.out.write_all(&self.line)
     }
@@ -373,6 +393,9 @@ mod tests {
         to_server: DirJson,
         to_client: DirJson,
         app: AppJson,
+        original_dst: Option<Addr>,
+        isn: Option<u32>,
+        tsval: Option<u32>,
     }
 
     #[derive(Serialize)]
@@ -460,6 +483,9 @@ mod tests {
             to_server: DirJson::from(&s.dir[0]),
             to_client: DirJson::from(&s.dir[1]),
             app: AppJson::from(&c.app),
+            original_dst: c.original_dst.map(Addr),
+            isn: s.syn_print.map(|p| p.isn),
+            tsval: s.syn_print.and_then(|p| p.tsval),
         };
         let mut out = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeFormatter);
@@ -485,6 +511,10 @@ mod tests {
             ack: Some(t(83_000)),
             first_data: Some(t(90_000)),
             rst: Some(t(9_000_123)),
+            syn_print: Some(crate::model::SynPrint {
+                isn: 4_000_000_000,
+                tsval: Some(77),
+            }),
             dir: [
                 DirStats {
                     packets: 8,
@@ -534,6 +564,7 @@ mod tests {
                 end: EndReason::Fin,
                 app,
                 interface: (i % 2 == 0).then_some(3),
+                original_dst: (i % 2 == 0).then(|| "10.96.100.10:9080".parse().unwrap()),
             };
             assert_eq!(hand_line(&c), serde_line(&c), "{c:?}");
         }

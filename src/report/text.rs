@@ -129,11 +129,21 @@ fn columns(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c & 0xc0 != 0x80).count()
 }
 
-/// `client → server`.
-fn write_flow(out: &mut Vec<u8>, client: SocketAddr, server: SocketAddr) {
+/// `client → server`, or `client → original (via server)` when a NAT inside the capture
+/// point redirected the connection (an Istio sidecar's 15001): the address the client asked
+/// for is what the reader is looking for, the redirect is how it got there.
+fn write_flow(out: &mut Vec<u8>, client: SocketAddr, server: SocketAddr, orig: Option<SocketAddr>) {
     write_addr(out, client);
     out.extend_from_slice(" → ".as_bytes());
-    write_addr(out, server);
+    match orig {
+        Some(orig) => {
+            write_addr(out, orig);
+            out.extend_from_slice(b" (via ");
+            write_addr(out, server);
+            out.push(b')');
+        }
+        None => write_addr(out, server),
+    }
 }
 
 /// What `Display` prints for `addr` (writing to a `Vec` cannot fail).
@@ -197,7 +207,9 @@ impl<W: Write> Sink for TextSink<W> {
         let line = &mut self.line;
         line.0.clear();
         line.left(15, |o| write_clock(o, start));
-        line.left(45, |o| write_flow(o, conn.client, conn.server));
+        line.left(45, |o| {
+            write_flow(o, conn.client, conn.server, conn.original_dst)
+        });
         line.left(7, |o| match q {
             Some(q) => o.extend_from_slice(escape(&q.method).as_bytes()),
             None => o.push(b'-'),
@@ -258,7 +270,11 @@ impl<W: Write> Sink for TextSink<W> {
         let line = format!(
             "{:<15}  {:<45}  {:>9}  {:>13}  {:>21}  {:<7}  {}",
             clock(s.first),
-            format!("{} → {}", c.client, c.server),
+            {
+                let mut flow = Vec::new();
+                write_flow(&mut flow, c.client, c.server, c.original_dst);
+                String::from_utf8_lossy(&flow).into_owned()
+            },
             duration(s.last.since(s.first)),
             format!("{}/{}", s.dir[0].packets, s.dir[1].packets),
             format!("{}/{}", bytes(s.dir[0].payload), bytes(s.dir[1].payload)),
