@@ -21,4 +21,5 @@ pub mod tls;
 pub mod pipeline;
 pub mod report;
 
+pub mod join;
 pub mod k8s;

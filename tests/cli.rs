@@ -234,3 +234,39 @@ fn shards_give_the_same_report_and_stdin_keeps_one() {
     assert_eq!(piped.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&piped.stdout).contains("GET"));
 }
+
+/// `snapshot` never fails for a missing tool: it writes what it can and says what it skipped.
+#[test]
+fn snapshot_writes_a_bundle_and_logs_what_it_skipped() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("snapshot-node");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = hopscope(
+        &["snapshot", "-o", dir.to_str().unwrap(), "--node", "node-1"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let log = std::fs::read_to_string(dir.join("snapshot.log")).unwrap();
+    // Every collector is accounted for, written or skipped.
+    for tool in [
+        "iptables-save",
+        "nft",
+        "ipvsadm",
+        "conntrack",
+        "kubectl",
+        "ip -o addr",
+    ] {
+        assert!(log.contains(tool), "{tool} missing from:\n{log}");
+    }
+    assert!(dir.join("node/node-1").is_dir());
+}
+
+#[test]
+fn snapshot_fetch_refuses_anything_but_loopback() {
+    let out = hopscope(
+        &["snapshot", "--fetch", "http://10.0.0.1:15000/config_dump"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only loopback"), "{err}");
+}

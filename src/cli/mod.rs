@@ -6,6 +6,7 @@
 
 mod analyze;
 mod progress;
+mod snapshot;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,10 @@ enum Command {
     /// Read tcpdump captures (pcap or pcapng; "-" for stdin) and report TCP connections and
     /// HTTP/1.x exchanges.
     Analyze(AnalyzeArgs),
+    /// Collect a cluster bundle (docs/bundle.md) on a node, or inside a pod's network
+    /// namespace: iptables/nft/IPVS rules, conntrack, addresses, kubectl objects, Envoy's
+    /// config_dump and /clusters. Missing tools are skipped with a note.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,6 +67,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

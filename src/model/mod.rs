@@ -1,4 +1,5 @@
-//! Plain data shared by every layer: time, frames, segments, connections, exchanges.
+//! Plain data shared by every layer: time, frames, segments, connections, exchanges, and the
+//! forwarding paths the join gives them.
 //!
 //! This module imports nothing else of the crate. Layers exchange these values; each layer
 //! keeps its own working state private.
@@ -6,6 +7,7 @@
 mod connection;
 mod exchange;
 mod frame;
+mod path;
 mod segment;
 mod time;
 
@@ -17,5 +19,6 @@ pub use exchange::{
     KNOWN_REASONS,
 };
 pub use frame::Frame;
+pub use path::{Candidate, Evidence, Hop, HopKind, Path};
 pub use segment::{Dir, LinkMeta, Segment, TcpFlags};
 pub use time::Timestamp;

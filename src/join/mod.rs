@@ -1,0 +1,14 @@
+//! The join: captured connections and exchanges + the cluster's state → the path each one
+//! took (domain.md 7). Pure: the bundle is parsed by the CLI, the captures by the pipeline.
+//!
+//! Steps: classify each captured connection as a leg (`classify`), find the views of one
+//! connection at several points or on both sides of a NAT (`twins`), resolve each leg's hops
+//! with the strongest evidence available, and stitch the legs of one request into a journey
+//! (`journey`).
+
+pub mod classify;
+pub mod journey;
+pub mod twins;
+
+pub use classify::{classify, LegClass, PointFacts, PointKind};
+pub use journey::{journeys, Journey, LegView, Link};
