@@ -49,12 +49,12 @@ fn is_root() -> bool {
 }
 
 /// Why the lab cannot run here, if it cannot.
-fn missing() -> Option<String> {
+fn cannot_run() -> Option<String> {
     if !is_root() {
         return Some("not root".into());
     }
     let gone: Vec<&str> = TOOLS.iter().copied().filter(|t| !on_path(t)).collect();
-    (!gone.is_empty()).then(|| gone.join(", "))
+    (!gone.is_empty()).then(|| format!("missing {}", gone.join(", ")))
 }
 
 /// One TCP segment's addresses, sequence number and flags, as decoded by hopscope.
@@ -157,8 +157,8 @@ fn request_ids(run: &common::Run) -> BTreeMap<(SocketAddr, SocketAddr), Vec<Stri
 
 #[test]
 fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
-    if let Some(why) = missing() {
-        eprintln!("lab skipped: missing {why}");
+    if let Some(why) = cannot_run() {
+        eprintln!("lab skipped: {why}");
         return;
     }
     let bundle = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-bundle");
@@ -197,6 +197,13 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
         assert!(run.summary.errors.is_empty(), "{name}: capture errors");
         assert!(run.requests() > 0, "{name}: no HTTP requests found");
         assert!(!run.got.connections.is_empty(), "{name}: no connections");
+        eprintln!(
+            "lab {name}: {} frames, {} connections, {} requests, {} responses",
+            run.summary.frames,
+            run.got.connections.len(),
+            run.requests(),
+            run.responses()
+        );
         runs.insert(name, run);
     }
 
@@ -206,6 +213,14 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
     let conns = truth["connections"]["node/node-1"]
         .as_array()
         .expect("node connections");
+    // Every connection the node's conntrack saw opened in the node capture, as first sent.
+    for c in conns {
+        let (src, dst) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
+        assert!(
+            syns.iter().any(|s| s.src == src && s.dst == dst),
+            "conntrack has {src} -> {dst}; the node capture has no SYN for it"
+        );
+    }
     let pp_eps = slice_endpoints(&cluster, "productpage");
     let nodeport: Vec<&Value> = conns
         .iter()
@@ -261,6 +276,30 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
         assert_eq!(c["sep_chain"], "KUBE-SEP-IH5336KVFKZSXU6H");
         assert_eq!(c["snat"], false, "pod sources are not masqueraded");
     }
+    // The affinity list of ratings' one KUBE-SEP holds one --set per new connection per source.
+    let pinned = truth["affinity"]["KUBE-SEP-IH5336KVFKZSXU6H"]
+        .as_array()
+        .expect("the ratings affinity list");
+    for entry in pinned {
+        let src = entry["src"].as_str().expect("src");
+        let conns_from = conns
+            .iter()
+            .filter(|c| c["service"] == "default/ratings:http")
+            .filter(|c| addr(&c["orig"]["src"]).ip().to_string() == src)
+            .count();
+        assert_eq!(
+            entry["packets"].as_u64(),
+            Some(conns_from as u64),
+            "{entry}"
+        );
+    }
+    assert!(
+        pinned
+            .iter()
+            .any(|e| e["src"] == "10.244.1.6" && e["packets"] == 2),
+        "reviews-v1's two ClusterIP connections pinned: {pinned:?}"
+    );
+
     // The passthrough request reached the reviews ClusterIP through kube-proxy's DNAT.
     let reviews_eps = slice_endpoints(&cluster, "reviews");
     let via_vip: Vec<&Value> = conns
@@ -288,6 +327,18 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
         !outbound.is_empty(),
         "no REDIRECT to 15001 in the pod conntrack"
     );
+    // Inbound REDIRECTs: the wire shows the original destination, the pod IP's port 9080.
+    for c in pod_conns.iter().filter(|c| c["kind"] == "redirect-inbound") {
+        let (src, dst) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
+        assert_eq!(dst.port(), 9080, "{c}");
+        assert_eq!(addr(&c["reply"]["src"]).port(), 15006, "{c}");
+        assert!(
+            pp_segs
+                .iter()
+                .any(|s| s.syn && !s.ack && s.src == src && s.dst == dst),
+            "no inbound SYN {src} -> {dst}"
+        );
+    }
     let sidecar_out: SocketAddr = "127.0.0.1:15001".parse().unwrap();
     for c in &outbound {
         let (app, orig) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));

@@ -232,7 +232,8 @@ collect() {
     # SLL2 captures name interfaces by ifindex only; this maps them, per netns.
     for ns in $(lab_netns); do echo "== $ns"; ip -n "$ns" -o link show; done >"$out/lab/interfaces.txt"
     cat "$STATE"/out/curl-*.out >"$out/lab/curl.out"
-    (cd "$HERE" && "$PY" truth.py "$node/conntrack.txt" "$ppdir/conntrack.txt" "$out/lab/sidecar.log") \
+    (cd "$HERE" && "$PY" truth.py "$node/conntrack.txt" "$ppdir/conntrack.txt" "$out/lab/sidecar.log" \
+        "$out/lab/node-xt_recent.txt") \
         >"$out/truth.json"
     log "collect: bundle in $out"
 }

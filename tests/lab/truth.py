@@ -1,13 +1,13 @@
 """Ground truth of one lab run, from the kernel (conntrack) and the proxy (HAProxy's log).
 
-What: `truth.py NODE_CONNTRACK POD_CONNTRACK SIDECAR_LOG` reads the `conntrack -E -o timestamp`
+What: `truth.py NODE_CONNTRACK POD_CONNTRACK SIDECAR_LOG [XT_RECENT]` reads the `conntrack -E -o timestamp`
 streams of the node and productpage netns and the sidecar's JSON-lines log, and prints
 truth.json: one entry per TCP connection conntrack saw (original and reply tuples; the
 endpoint kube-proxy's DNAT chose, its KUBE-SEP chain recomputed from topology.py, the SNAT
 address if MASQUERADE ran; the REDIRECT port in the pod netns) and one entry per proxied
 request (request id, frontend, Envoy cluster, server chosen, downstream and upstream
-addresses). What not: it does not read the captures; the Rust test checks the captures against
-this file. Tuple semantics follow domain.md section 6: the first src/dst/sport/dport group is
+addresses), plus the node's xt_recent lists (ClientIP affinity). What not: it does not read
+the captures; the Rust test checks the captures against this file. Tuple semantics follow domain.md section 6: the first src/dst/sport/dport group is
 the original direction, the second the reply; orig.dst != reply.src means DNAT, orig.src !=
 reply.dst means SNAT.
 """
@@ -97,7 +97,28 @@ def parse_log(path):
     return out
 
 
-def main(node_ct, pod_ct, sidecar_log):
+RECENT = re.compile(r"^src=(?P<src>\S+) ttl: \d+ last_seen: (?P<last>\d+) oldest_pkt: \d+ (?P<pkts>[\d, ]+)$")
+
+
+def parse_recent(path):
+    """/proc/net/xt_recent/<list> dumps ("== NAME" then one line per source, from xt_recent.c
+    recent_seq_show): per KUBE-SEP list, each source with how many packets --set recorded."""
+    lists, name = {}, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("== "):
+                name = line[3:]
+                lists[name] = []
+                continue
+            m = RECENT.match(line)
+            if m and name:
+                lists[name].append({"src": m.group("src"),
+                                    "packets": len(m.group("pkts").replace(",", " ").split())})
+    return lists
+
+
+def main(node_ct, pod_ct, sidecar_log, recent=None):
     me = t.pod(t.SIDECAR_POD)
     truth = {
         "format": "hopscope-lab-truth/1",
@@ -107,10 +128,12 @@ def main(node_ct, pod_ct, sidecar_log):
             f"pod/{t.NAMESPACE}/{me['name']}": [classify_pod(c) for c in parse_events(pod_ct)],
         },
         "requests": parse_log(sidecar_log),
+        # ClientIP affinity as the kernel holds it: which sources each KUBE-SEP list pins.
+        "affinity": parse_recent(recent) if recent else {},
     }
     json.dump(truth, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
