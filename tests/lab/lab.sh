@@ -15,6 +15,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 STATE=${HS_LAB_STATE:-/tmp/hs-lab}
 PY=${PYTHON:-python3}
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 NODE=hs-node
 CLIENT=hs-client
 PP=hs-productpage
@@ -205,11 +206,18 @@ run() {
     log "run: traffic done"
 }
 
+check_out() { # the bundle dir is replaced: never /, the checkout or $HOME
+    case $(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1") in
+    / | //* | "$ROOT" | "$ROOT/" | "$HOME") log "refusing to replace $1"; exit 1 ;;
+    esac
+}
+
 collect() {
     local out=${1:-$ROOT/target/lab-bundle}
     local node="$out/node/node-1" ppdir rvdir
     ppdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_productpage_v1"; echo "$n")"
     rvdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_reviews_v2"; echo "$n")"
+    check_out "$out"
     rm -rf "$out"; mkdir -p "$node" "$ppdir" "$rvdir" "$out/kubectl" "$out/lab"
     printf '{"taken": "%s", "node": "node-1"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$out/bundle.json"
     nsx $NODE iptables-save >"$node/iptables-save.txt"
@@ -246,6 +254,7 @@ down) down; rm -rf "$STATE" ;;
 *)
     out=${1:-$ROOT/target/lab-bundle}
     [[ $out == all ]] && out=$ROOT/target/lab-bundle
+    check_out "$out"
     # One lab at a time on this machine (the netns names are fixed).
     exec 9>/tmp/hs-lab.lock
     flock -w 120 9 || { log "another lab run holds /tmp/hs-lab.lock"; exit 1; }
