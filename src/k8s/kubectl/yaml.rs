@@ -22,6 +22,10 @@ use super::KubeError;
 /// At most this many nodes over all documents, counting each alias expansion in full.
 const MAX_NODES: usize = 2_000_000;
 
+/// Deeper nesting is refused (serde_json's own limit is 128), so neither building nor
+/// dropping the tree can overflow the stack; Kubernetes objects nest about 15 deep.
+const MAX_DEPTH: usize = 128;
+
 /// One YAML document and the 1-based line it starts on.
 pub(crate) struct Document {
     pub(crate) value: Value,
@@ -139,6 +143,9 @@ impl MarkedEventReceiver for Builder {
                     .is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
                 self.insert(scalar(text, style, core_str), anchor, 1, mark);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(mark, "nesting deeper than 128 levels");
+            }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame {
                 collection: Collection::Seq(Vec::new()),
                 anchor,
@@ -180,12 +187,17 @@ pub(crate) fn documents(text: &str) -> Result<Vec<Document>, KubeError> {
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        return Err(KubeError::Yaml {
+    // Drive the event parser ourselves: yaml-rust2's `load` recurses once per nesting level.
+    while builder.error.is_none() {
+        let (event, mark) = parser.next_token().map_err(|e| KubeError::Yaml {
             line: e.marker().line(),
             column: e.marker().col() + 1,
             msg: e.info().to_string(),
-        });
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, mark);
     }
     match builder.error {
         Some(e) => Err(e),

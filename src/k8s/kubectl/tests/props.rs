@@ -30,3 +30,15 @@ proptest! {
         let _ = parse(&s);
     }
 }
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    for text in [
+        format!("a: {}", "[".repeat(100_000)),
+        "- ".repeat(50_000) + "x",
+        format!("a: {}", "{b: ".repeat(50_000)),
+        "[".repeat(100_000),
+    ] {
+        assert!(parse(&text).is_err());
+    }
+}
