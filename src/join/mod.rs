@@ -7,8 +7,14 @@
 //! (`journey`).
 
 pub mod classify;
+pub mod cluster;
+pub mod explain;
+pub mod hops;
 pub mod journey;
+pub mod run;
 pub mod twins;
 
 pub use classify::{classify, LegClass, PointFacts, PointKind};
+pub use cluster::{Cluster, Dataplane, EnvoyDecision, Frontend, Mesh, NatEntry, NodeView, PodView};
 pub use journey::{journeys, Journey, LegView, Link};
+pub use run::{join, point_facts, Joined, Leg};

@@ -312,7 +312,7 @@ pub(super) fn serde_string(w: &mut Vec<u8>, s: &str) -> io::Result<()> {
 
 /// serde_json escapes C0 controls and `"`/`\`; this also escapes DEL, C1 controls and bidi
 /// overrides, so `hopscope --json | cat` cannot drive a terminal either.
-struct SafeFormatter;
+pub(super) struct SafeFormatter;
 
 impl serde_json::ser::Formatter for SafeFormatter {
     fn write_string_fragment<W: ?Sized + Write>(

@@ -3,8 +3,10 @@
 
 mod addrfmt;
 pub mod escape;
+pub mod joined;
 mod json;
 mod json_line;
+pub mod path;
 mod summary;
 mod text;
 pub mod timefmt;

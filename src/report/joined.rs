@@ -1,0 +1,198 @@
+//! The `--cluster` report: journeys (the legs of each request across capture points, each
+//! leg with its hops), then the connections without HTTP, then what the bundle lacked. The
+//! JSON form adds `point`, `leg`, `journey` and `path` to the exchange and connection lines
+//! and writes one `journey` line per journey (docs/json.md).
+
+use super::escape::escape;
+use super::path::{hop_line, path_json, shown_hops};
+use super::timefmt::{clock, duration};
+use super::JsonSink;
+use crate::join::{Cluster, Joined, Leg};
+use crate::model::{AppInfo, Connection, Exchange};
+use crate::pipeline::Sink;
+use crate::reassembly::ConnMeta;
+use serde_json::{json, Value};
+use std::io::{self, Write};
+
+/// What the report shows.
+pub struct JoinReport<'a> {
+    /// Capture point labels (`node node-1`, `pod default/productpage-v1`), by point index.
+    pub points: &'a [String],
+    pub legs: &'a [Leg],
+    pub joined: &'a Joined,
+    pub cluster: &'a Cluster,
+}
+
+fn flow(c: &Connection, cluster: &Cluster) -> String {
+    match c.original_dst {
+        Some(o) => format!(
+            "{} → {} (via {})",
+            cluster.describe(c.client),
+            cluster.describe(o),
+            c.server
+        ),
+        None => format!("{} → {}", cluster.describe(c.client), cluster.describe(c.server)),
+    }
+}
+
+fn request_line(ex: &Exchange) -> String {
+    let (m, t) = match &ex.request {
+        Some(q) => (escape(&q.method).into_owned(), escape(&q.target).into_owned()),
+        None => ("-".into(), "-".into()),
+    };
+    let s = ex
+        .response
+        .as_ref()
+        .map_or("-".into(), |r| r.status.to_string());
+    let lat = ex.latency().map(duration).unwrap_or_else(|| "-".into());
+    format!("{m} {t} {s} {lat}")
+}
+
+pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
+    let j = r.joined;
+    writeln!(out, "JOURNEYS ({})", j.journeys.len())?;
+    for (n, journey) in j.journeys.iter().enumerate() {
+        let Some(&(l0, e0)) = journey.members.first() else {
+            continue;
+        };
+        let first = &r.legs[l0].exchanges[e0];
+        let head = first.request.as_ref().map_or("-".to_string(), |q| {
+            let host = q.msg.header("host").unwrap_or("");
+            format!("{} {}{}", escape(&q.method), escape(host), escape(&q.target))
+        });
+        let status = first
+            .response
+            .as_ref()
+            .map_or("-".into(), |s| s.status.to_string());
+        let links: Vec<&str> = journey.links.iter().map(|l| l.as_str()).collect();
+        let joined_by = if links.is_empty() {
+            String::new()
+        } else {
+            format!(", joined by {}", links.join(", "))
+        };
+        writeln!(
+            out,
+            "\n#{}  {head} → {status}  ({} legs{joined_by})",
+            n + 1,
+            journey.members.len()
+        )?;
+        for &(l, e) in &journey.members {
+            let leg = &r.legs[l];
+            let ex = &leg.exchanges[e];
+            let at = ex
+                .request
+                .as_ref()
+                .map(|q| q.msg.first_byte)
+                .or(ex.response.as_ref().map(|s| s.msg.first_byte))
+                .unwrap_or(leg.conn.stats.first);
+            writeln!(
+                out,
+                "  {}  {:<34}  {:<18}  {}  {}",
+                clock(at),
+                r.points[leg.point],
+                j.classes[l].as_str(),
+                flow(&leg.conn, r.cluster),
+                request_line(ex)
+            )?;
+            for hop in shown_hops(&j.exchange_paths[l][e]) {
+                writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
+            }
+        }
+    }
+    let quiet: Vec<usize> = (0..r.legs.len())
+        .filter(|&l| r.legs[l].exchanges.is_empty())
+        .collect();
+    writeln!(out, "\nCONNECTIONS WITHOUT HTTP ({})", quiet.len())?;
+    for l in quiet {
+        let leg = &r.legs[l];
+        let app = match &leg.conn.app {
+            AppInfo::Tls { sni, .. } => format!(
+                "tls sni={}",
+                sni.as_deref().map_or("-".into(), |s| escape(s).into_owned())
+            ),
+            AppInfo::Upgraded { .. } => "http-upgraded".into(),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {}  {:<34}  {:<18}  {}  {app}",
+            clock(leg.conn.stats.first),
+            r.points[leg.point],
+            j.classes[l].as_str(),
+            flow(&leg.conn, r.cluster)
+        )?;
+        for hop in shown_hops(&j.paths[l]) {
+            writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
+        }
+    }
+    if !r.cluster.missing.is_empty() || !r.cluster.warnings.is_empty() {
+        writeln!(out, "\nBUNDLE")?;
+        for m in &r.cluster.missing {
+            writeln!(out, "  missing: {}", escape(m))?;
+        }
+        for w in &r.cluster.warnings {
+            writeln!(out, "  warning: {}", escape(w))?;
+        }
+    }
+    Ok(())
+}
+
+/// A line of the plain JSON report as a value, to add the join's fields to.
+fn base_line(write: impl FnOnce(&mut JsonSink<Vec<u8>>) -> io::Result<()>) -> io::Result<Value> {
+    let mut sink = JsonSink::new(Vec::new());
+    write(&mut sink)?;
+    serde_json::from_slice(&sink.into_inner()).map_err(io::Error::other)
+}
+
+pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
+    let j = r.joined;
+    for (l, leg) in r.legs.iter().enumerate() {
+        let meta = ConnMeta {
+            id: leg.conn.id,
+            client: leg.conn.client,
+            server: leg.conn.server,
+            original_dst: leg.conn.original_dst,
+        };
+        for (e, ex) in leg.exchanges.iter().enumerate() {
+            let mut v = base_line(|s| s.exchange(ex, &meta))?;
+            if let Value::Object(m) = &mut v {
+                m.insert("point".into(), json!(r.points[leg.point]));
+                m.insert("leg".into(), json!(j.classes[l].as_str()));
+                m.insert("journey".into(), json!(j.exchange_journey[l][e] + 1));
+                m.insert("path".into(), path_json(&j.exchange_paths[l][e]));
+            }
+            line(out, &v)?;
+        }
+        let mut v = base_line(|s| s.connection(&leg.conn))?;
+        if let Value::Object(m) = &mut v {
+            m.insert("point".into(), json!(r.points[leg.point]));
+            m.insert("leg".into(), json!(j.classes[l].as_str()));
+            m.insert("path".into(), path_json(&j.paths[l]));
+        }
+        line(out, &v)?;
+    }
+    for (n, journey) in j.journeys.iter().enumerate() {
+        let members: Vec<Value> = journey
+            .members
+            .iter()
+            .map(|&(l, e)| {
+                let leg = &r.legs[l];
+                json!({"point": r.points[leg.point], "conn": leg.conn.id,
+                       "index": leg.exchanges[e].index, "leg": j.classes[l].as_str()})
+            })
+            .collect();
+        let links: Vec<&str> = journey.links.iter().map(|k| k.as_str()).collect();
+        let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links});
+        line(out, &v)?;
+    }
+    let v = json!({"kind": "cluster", "missing": r.cluster.missing, "warnings": r.cluster.warnings});
+    line(out, &v)
+}
+
+/// With the report's formatter: DEL, C1 and bidi controls escaped like every JSON line.
+fn line(out: &mut dyn Write, v: &Value) -> io::Result<()> {
+    use serde::Serialize;
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, super::json::SafeFormatter);
+    v.serialize(&mut ser).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
