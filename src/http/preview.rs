@@ -3,14 +3,23 @@
 //!
 //! Input and output are both bounded: the decoder writes only into the room left in the
 //! preview, and stops taking input once the preview is full, so a large or hostile body costs
-//! at most a preview's worth of inflating. Decoding uses flate2's raw inflater; the gzip member
-//! header (RFC 1952 section 2.3) is read here because flate2's Rust backend has no gzip mode
-//! for `Decompress`. "deflate" is tried as zlib (RFC 1950) and, when the first two bytes are not
-//! a zlib header, as raw deflate (RFC 1951), as browsers do. The gzip trailer (CRC-32, ISIZE)
-//! is not checked: the preview is a peek, not a verification.
+//! at most a preview's worth of inflating. Decoding uses miniz_oxide's core inflater straight
+//! into the preview (its non-wrapping output mode: back-references point into the preview
+//! itself), so it stops as soon as the preview is full and needs no 32 KiB window; flate2's
+//! streaming `Decompress` inflated each input slice whole into its window (up to 32 KiB for a
+//! 1 KiB preview) and zeroed that window for every body. The gzip member header (RFC 1952
+//! section 2.3) is read here (the core inflater reads zlib headers only). "deflate" is tried as
+//! zlib (RFC 1950) and, when the first two bytes are not a zlib header, as raw deflate
+//! (RFC 1951), as browsers do. The gzip trailer (CRC-32, ISIZE) is not checked: the preview is
+//! a peek, not a verification.
 
 use super::head::Coding;
-use flate2::{Decompress, FlushDecompress, Status};
+use miniz_oxide::inflate::core::inflate_flags::{
+    TINFL_FLAG_COMPUTE_ADLER32, TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_IGNORE_ADLER32,
+    TINFL_FLAG_PARSE_ZLIB_HEADER, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+};
+use miniz_oxide::inflate::core::{decompress, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
 use std::cell::Cell;
 
 /// Most bytes of compressed input held while its header is incomplete (gzip FNAME/FCOMMENT
@@ -42,31 +51,45 @@ enum Decoder {
 
 thread_local! {
     /// The inflater of the last compressed preview this thread finished, kept for the next.
-    static SPARE: Cell<Option<Decompress>> = const { Cell::new(None) };
+    static SPARE: Cell<Option<Box<DecompressorOxide>>> = const { Cell::new(None) };
 }
 
-/// A raw inflater, recycled per thread: `Decompress::new` allocates and zeroes ~43 KiB of
-/// state for every compressed body, `reset` re-initialises the same state (the same fresh
-/// state: a full reset, dictionary zeroed). Given back to the thread's spare slot when dropped.
-/// (`None` only while being dropped.)
-struct Inflater(Option<Decompress>);
+/// A raw or zlib inflater, recycled per thread: a new one is ~11 KiB of tables to allocate
+/// and initialise for every compressed body, while `init` only rewinds its state machine (the
+/// tables are rebuilt from each block's header). Given back to the thread's spare slot when
+/// dropped. (`decoder` is `None` only while being dropped.)
+struct Inflater {
+    decoder: Option<Box<DecompressorOxide>>,
+    flags: u32,
+}
 
 impl Inflater {
     fn new(zlib: bool) -> Inflater {
-        match SPARE.take() {
-            Some(mut z) => {
-                z.reset(zlib);
-                Inflater(Some(z))
+        let decoder = match SPARE.take() {
+            Some(mut d) => {
+                d.init();
+                d
             }
-            None => Inflater(Some(Decompress::new(zlib))),
+            None => Box::default(),
+        };
+        // What flate2 asked of miniz_oxide for a stream not yet finished, plus the preview as
+        // the whole output buffer.
+        let check = if zlib {
+            TINFL_FLAG_PARSE_ZLIB_HEADER | TINFL_FLAG_COMPUTE_ADLER32
+        } else {
+            TINFL_FLAG_IGNORE_ADLER32
+        };
+        Inflater {
+            decoder: Some(decoder),
+            flags: check | TINFL_FLAG_HAS_MORE_INPUT | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
         }
     }
 }
 
 impl Drop for Inflater {
     fn drop(&mut self) {
-        if let Some(z) = self.0.take() {
-            SPARE.set(Some(z));
+        if let Some(d) = self.decoder.take() {
+            SPARE.set(Some(d));
         }
     }
 }
@@ -151,35 +174,33 @@ impl Preview {
 
     fn inflate(&mut self, mut input: &[u8]) {
         while !input.is_empty() {
-            let Decoder::Inflate(Inflater(Some(z)), coding) = &mut self.decoder else {
+            let Decoder::Inflate(inflater, coding) = &mut self.decoder else {
                 return;
             };
             let coding = *coding;
+            let Some(d) = inflater.decoder.as_deref_mut() else {
+                return;
+            };
             let filled = self.out.len();
             if filled >= self.cap {
                 self.stop("truncated");
                 return;
             }
-            // Output goes only into the room left: the preview never grows past `cap`.
+            // The whole preview is the output buffer (earlier bytes are the window); output goes
+            // only into the room left, so the preview never grows past `cap`.
             self.out.resize(self.cap, 0);
-            let (before_in, before_out) = (z.total_in(), z.total_out());
-            let status = match self.out.get_mut(filled..) {
-                Some(room) => z.decompress(input, room, FlushDecompress::None),
-                None => return,
-            };
-            let used =
-                usize::try_from(z.total_in().saturating_sub(before_in)).unwrap_or(input.len());
-            let made = usize::try_from(z.total_out().saturating_sub(before_out)).unwrap_or(0);
+            let (status, used, made) = decompress(d, input, &mut self.out, filled, inflater.flags);
             self.out.truncate(filled.saturating_add(made).min(self.cap));
             input = input.get(used..).unwrap_or(&[]);
             match status {
-                Ok(Status::StreamEnd) => {
+                TINFLStatus::Done => {
                     self.decoder = Decoder::Stopped;
                     return;
                 }
-                Ok(_) if used == 0 && made == 0 => return, // wants more input
-                Ok(_) => {}
-                Err(_) => {
+                TINFLStatus::NeedsMoreInput => return,
+                // The preview is full: the loop's first test says so.
+                TINFLStatus::HasMoreOutput => {}
+                _ => {
                     self.stop(error(coding));
                     return;
                 }

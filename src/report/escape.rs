@@ -19,7 +19,10 @@ pub fn is_unsafe(c: char) -> bool {
 /// Escapes control and bidi-override characters (`\x1b`, `\u{202e}`) and backslashes (`\\`).
 /// Borrows when nothing needs escaping, which is the common case.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    // Nearly every captured string is printable ASCII without `\\`: a byte test each rules
+    // out escapes there before characters are decoded.
+    let plain_ascii = |b: &u8| matches!(b, 0x20..=0x7e) && *b != b'\\';
+    if s.as_bytes().iter().all(plain_ascii) || !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -12,9 +12,11 @@
 use super::escape::is_unsafe;
 use std::io::{self, Write};
 
-/// Bytes whose 8-byte word can be copied as is: none below 0x20, none of `"` `\`, none ≥ 0x7f.
-/// Word-at-a-time (SWAR) test; a false positive only sends the word to the byte loop.
-fn word_is_plain(w: u64) -> bool {
+/// One high bit per byte of `w` that may need escaping: below 0x20, `"`, `\`, or ≥ 0x7f
+/// (word-at-a-time, SWAR). Bytes above a flagged one can be flagged falsely (a borrow or carry
+/// runs upward), but the lowest flag is always exact, so it tells where the first escape is
+/// without a byte loop.
+fn specials(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
@@ -23,11 +25,17 @@ fn word_is_plain(w: u64) -> bool {
     let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
     // ≥ 0x7f: the high bit is set, or adding 1 to the byte sets it (0x7f).
     let high = (w | w.wrapping_add(ONES)) & HIGH;
-    below_space | quote | backslash | high == 0
+    below_space | quote | backslash | high
 }
 
-/// Per byte: copied as is (printable ASCII other than `"` and `\`). A table, because the byte
-/// loop runs over every byte near an escape and previews have many.
+/// The 8 bytes of `b` at `i`, if there are 8.
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let word: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(word))
+}
+
+/// Per byte: copied as is (printable ASCII other than `"` and `\`): the test for the last
+/// bytes, fewer than a word.
 static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0x20;
@@ -43,35 +51,49 @@ fn byte_is_plain(b: u8) -> bool {
 }
 
 /// Writes `s` as a JSON string, quotes included.
+///
+/// Runs of plain bytes are skipped two words at a time and written with one `write_all`; at a
+/// word holding something to escape, the lowest flag of [`specials`] gives its position.
 pub fn string<W: Write + ?Sized>(w: &mut W, s: &str) -> io::Result<()> {
     let bytes = s.as_bytes();
     w.write_all(b"\"")?;
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if word_is_plain(word) {
-                i += 8;
-                continue;
+    while let Some(lo) = word_at(bytes, i) {
+        let mut found = specials(lo);
+        if found == 0 {
+            match word_at(bytes, i + 8) {
+                Some(hi) => match specials(hi) {
+                    0 => {
+                        i += 16;
+                        continue;
+                    }
+                    m => {
+                        i += 8;
+                        found = m;
+                    }
+                },
+                None => {
+                    i += 8;
+                    continue;
+                }
             }
         }
-        // Something in these 8 bytes (or the tail) needs escaping: walk them one by one, then
-        // go back to whole words (retrying the word test at every byte would repeat it up to
-        // 8 times per escape, and previews are full of quotes and newlines).
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            let b = bytes[i];
-            if byte_is_plain(b) {
-                i += 1;
-                continue;
-            }
-            w.write_all(&bytes[start..i])?;
-            i += escape_at(w, s, i)?;
-            start = i;
-        }
+        let at = i + (found.trailing_zeros() / 8) as usize;
+        w.write_all(bytes.get(start..at).unwrap_or(&[]))?;
+        i = at + escape_at(w, s, at)?;
+        start = i;
     }
-    w.write_all(&bytes[start..])?;
+    while let Some(&b) = bytes.get(i) {
+        if byte_is_plain(b) {
+            i += 1;
+            continue;
+        }
+        w.write_all(bytes.get(start..i).unwrap_or(&[]))?;
+        i += escape_at(w, s, i)?;
+        start = i;
+    }
+    w.write_all(bytes.get(start..).unwrap_or(&[]))?;
     w.write_all(b"\"")
 }
 

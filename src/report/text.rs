@@ -93,9 +93,10 @@ impl<W: Write> TextSink<W> {
 /// One report line being built in a buffer kept across lines: fields are written straight
 /// into it, padded as `format!`'s `{:<w}` and `{:>w}` would (by characters, not bytes: `→` and
 /// escaped Unicode take more bytes than columns). Formatting through `fmt` built about ten
-/// temporary `String`s per exchange line.
+/// temporary `String`s per exchange line. The second buffer holds a right-aligned field
+/// before its padding is known (cheaper than rotating it into place).
 #[derive(Default)]
-struct Line(Vec<u8>);
+struct Line(Vec<u8>, Vec<u8>);
 
 impl Line {
     /// `field` left-aligned in `width` columns, then the two-space column gap.
@@ -109,13 +110,11 @@ impl Line {
 
     /// `field` right-aligned in `width` columns, then the two-space column gap.
     fn right(&mut self, width: usize, field: impl FnOnce(&mut Vec<u8>)) {
-        let start = self.0.len();
-        field(&mut self.0);
-        let pad = width.saturating_sub(columns(&self.0[start..]));
-        if pad > 0 {
-            self.0.resize(self.0.len() + pad, b' ');
-            self.0[start..].rotate_right(pad);
-        }
+        self.1.clear();
+        field(&mut self.1);
+        let pad = width.saturating_sub(columns(&self.1));
+        self.0.resize(self.0.len() + pad, b' ');
+        self.0.extend_from_slice(&self.1);
         self.0.extend_from_slice(b"  ");
     }
 
