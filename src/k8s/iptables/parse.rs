@@ -114,6 +114,7 @@ pub fn parse(text: &str) -> Result<Ruleset, ParseError> {
     for t in &mut rs.tables {
         t.family = family_of(t);
     }
+    pair_families(&mut rs.tables);
     Ok(rs)
 }
 
@@ -216,6 +217,29 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// A table name given twice is an `iptables` then an `ip6tables` copy (how Istio's dry run
+/// records them): a copy with no addresses gets the family its twin does not have.
+fn pair_families(tables: &mut [Table]) {
+    let opposite = |f: Option<Family>| match f {
+        Some(Family::V6) => Family::V4,
+        Some(Family::V4) => Family::V6,
+        None => Family::V4,
+    };
+    for i in 0..tables.len() {
+        let twins: Vec<usize> = (0..tables.len())
+            .filter(|&j| tables[j].name == tables[i].name)
+            .collect();
+        if let [a, b] = twins[..] {
+            if tables[a].family.is_none() {
+                tables[a].family = Some(opposite(tables[b].family));
+            }
+            if tables[b].family.is_none() {
+                tables[b].family = Some(opposite(tables[a].family));
+            }
+        }
+    }
 }
 
 /// The family of a table's addresses: V6 if all are IPv6, V4 if all are IPv4.

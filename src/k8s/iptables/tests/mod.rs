@@ -242,6 +242,13 @@ fn parse_forms_and_errors() {
         })
     );
     let mangle = rs.table("mangle", None).unwrap();
+    // Twin tables without addresses: the first copy is IPv4, the second IPv6.
+    let twins = parse("*raw\n-A OUTPUT -j X\nCOMMIT\n*raw\n-A OUTPUT -j Y\nCOMMIT\n").unwrap();
+    assert_eq!(
+        (twins.tables[0].family, twins.tables[1].family),
+        (Some(Family::V4), Some(Family::V6))
+    );
+    assert_eq!(twins.table("raw", Some(Family::V6)).unwrap().line, 4);
     assert_eq!(
         mangle.chain("PREROUTING").unwrap().rules[0].target,
         Some(Target::Mark {
