@@ -7,4 +7,5 @@
 
 pub mod conntrack;
 pub mod kubectl;
+pub mod iptables;
 pub mod walk;
