@@ -5,4 +5,6 @@
 //! Every parser here is pure: text or bytes in, data out, errors naming the line (or JSON
 //! pointer) and what was expected. Reading the files is the CLI's job.
 
+pub mod ipvs;
+pub mod nft;
 pub mod walk;
