@@ -13,11 +13,14 @@
 //! not know ([`Expr::Other`]) does not match. Why: the join needs the NAT decision, and an
 //! honest "did not match" for a construct we do not model is better than a guess.
 
+mod element;
 mod json;
+mod json_expr;
 pub mod kube;
 mod lex;
 mod rule;
 mod text;
+mod transaction;
 mod walk;
 
 #[cfg(test)]

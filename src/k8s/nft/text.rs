@@ -10,8 +10,9 @@
 //! ruleset they leave. It is lenient where nft is strict (adding a rule to a chain not yet
 //! declared creates it) and fails only on a shape it cannot place, naming the line.
 
+use super::element::{elements, int_of, matching_brace, span};
 use super::lex::{lex, Tok, Token};
-use super::rule::{elements, int_of, matching_brace, span, statements};
+use super::rule::statements;
 use super::{named_priority, BaseChain, NftChain, NftError, NftRule, NftRuleset, NftSet, NftTable};
 
 const FAMILIES: &[&str] = &["ip", "ip6", "inet", "arp", "bridge", "netdev"];
@@ -29,14 +30,14 @@ pub fn parse_text(text: &str) -> Result<NftRuleset, NftError> {
     Ok(p.rs)
 }
 
-struct Parser<'a> {
-    src: &'a str,
-    toks: &'a [Token],
-    pos: usize,
-    rs: NftRuleset,
+pub(super) struct Parser<'a> {
+    pub(super) src: &'a str,
+    pub(super) toks: &'a [Token],
+    pub(super) pos: usize,
+    pub(super) rs: NftRuleset,
 }
 
-fn err(line: usize, msg: impl Into<String>) -> NftError {
+pub(super) fn err(line: usize, msg: impl Into<String>) -> NftError {
     NftError::Text {
         line,
         msg: msg.into(),
@@ -93,22 +94,22 @@ fn priority_of(words: &[&str]) -> Option<i32> {
 }
 
 impl<'a> Parser<'a> {
-    fn line(&self) -> usize {
+    pub(super) fn line(&self) -> usize {
         self.toks
             .get(self.pos)
             .or_else(|| self.toks.last())
             .map_or(1, |t| t.line)
     }
 
-    fn peek(&self) -> Option<&'a Tok> {
+    pub(super) fn peek(&self) -> Option<&'a Tok> {
         self.toks.get(self.pos).map(|t| &t.tok)
     }
 
-    fn word(&self) -> Option<&'a str> {
+    pub(super) fn word(&self) -> Option<&'a str> {
         self.toks.get(self.pos).and_then(|t| t.word())
     }
 
-    fn name(&mut self, what: &str) -> Result<String, NftError> {
+    pub(super) fn name(&mut self, what: &str) -> Result<String, NftError> {
         match self.toks.get(self.pos).and_then(|t| t.name()) {
             Some(n) => {
                 self.pos += 1;
@@ -119,7 +120,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `[FAMILY] TABLE`
-    fn family_table(&mut self) -> Result<(String, String), NftError> {
+    pub(super) fn family_table(&mut self) -> Result<(String, String), NftError> {
         let fam = match self.word() {
             Some(f) if FAMILIES.contains(&f) => {
                 self.pos += 1;
@@ -133,7 +134,7 @@ impl<'a> Parser<'a> {
 
     /// Tokens up to the end of the statement (`;`, newline or an unmatched `}`), braces balanced
     /// and newlines inside braces skipped. Leaves `pos` after a `;`/newline, at an unmatched `}`.
-    fn statement(&mut self) -> &'a [Token] {
+    pub(super) fn statement(&mut self) -> &'a [Token] {
         let start = self.pos;
         let mut depth = 0usize;
         while let Some(t) = self.toks.get(self.pos) {
@@ -152,7 +153,7 @@ impl<'a> Parser<'a> {
         &self.toks[start..]
     }
 
-    fn expect_lbrace(&mut self) -> Result<(), NftError> {
+    pub(super) fn expect_lbrace(&mut self) -> Result<(), NftError> {
         match self.peek() {
             Some(Tok::LBrace) => {
                 self.pos += 1;
@@ -162,7 +163,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect_rbrace(&mut self) -> Result<(), NftError> {
+    pub(super) fn expect_rbrace(&mut self) -> Result<(), NftError> {
         match self.peek() {
             Some(Tok::RBrace) => {
                 self.pos += 1;
@@ -172,7 +173,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn table_mut(&mut self, fam: &str, name: &str) -> &mut NftTable {
+    pub(super) fn table_mut(&mut self, fam: &str, name: &str) -> &mut NftTable {
         let i = match self
             .rs
             .tables
@@ -192,7 +193,7 @@ impl<'a> Parser<'a> {
         &mut self.rs.tables[i]
     }
 
-    fn top(&mut self) -> Result<(), NftError> {
+    pub(super) fn top(&mut self) -> Result<(), NftError> {
         while let Some(t) = self.toks.get(self.pos) {
             match &t.tok {
                 Tok::Newline | Tok::Semi | Tok::Handle(_) => self.pos += 1,
@@ -218,13 +219,13 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn skip_handle(&mut self) {
+    pub(super) fn skip_handle(&mut self) {
         while matches!(self.peek(), Some(Tok::Handle(_) | Tok::Newline)) {
             self.pos += 1;
         }
     }
 
-    fn table_body(&mut self, fam: &str, tname: &str) -> Result<(), NftError> {
+    pub(super) fn table_body(&mut self, fam: &str, tname: &str) -> Result<(), NftError> {
         self.table_mut(fam, tname);
         loop {
             match self.peek() {
@@ -267,7 +268,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn chain_mut(&mut self, fam: &str, t: &str, c: &str, line: usize) -> &mut NftChain {
+    pub(super) fn chain_mut(&mut self, fam: &str, t: &str, c: &str, line: usize) -> &mut NftChain {
         let table = self.table_mut(fam, t);
         let i = match table.chains.iter().position(|x| x.name == c) {
             Some(i) => i,
@@ -283,7 +284,7 @@ impl<'a> Parser<'a> {
         &mut table.chains[i]
     }
 
-    fn set_mut(&mut self, fam: &str, t: &str, s: &str, line: usize) -> &mut NftSet {
+    pub(super) fn set_mut(&mut self, fam: &str, t: &str, s: &str, line: usize) -> &mut NftSet {
         let table = self.table_mut(fam, t);
         let i = match table.sets.iter().position(|x| x.name == s) {
             Some(i) => i,
@@ -300,7 +301,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Statements until the `}` closing the chain: base-chain spec, policy, comment, rules.
-    fn chain_body(&mut self, fam: &str, t: &str, c: &str, line: usize) -> Result<(), NftError> {
+    pub(super) fn chain_body(
+        &mut self,
+        fam: &str,
+        t: &str,
+        c: &str,
+        line: usize,
+    ) -> Result<(), NftError> {
         self.chain_mut(fam, t, c, line);
         loop {
             match self.peek() {
@@ -366,7 +373,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn rule(&self, st: &[Token], handle: Option<u64>) -> NftRule {
+    pub(super) fn rule(&self, st: &[Token], handle: Option<u64>) -> NftRule {
         let (stmts, comment) = statements(self.src, st);
         NftRule {
             stmts,
@@ -378,7 +385,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Statements until the `}` closing a set or map.
-    fn set_body(&mut self, fam: &str, t: &str, s: &str, line: usize) -> Result<(), NftError> {
+    pub(super) fn set_body(
+        &mut self,
+        fam: &str,
+        t: &str,
+        s: &str,
+        line: usize,
+    ) -> Result<(), NftError> {
         self.set_mut(fam, t, s, line);
         loop {
             match self.peek() {
@@ -419,159 +432,5 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-    }
-
-    /// `add|create|insert|replace OBJECT …`
-    fn add(&mut self, verb: &str) -> Result<(), NftError> {
-        let line = self.line();
-        let obj = self.name("an object (table, chain, rule, set, map, element)")?;
-        match obj.as_str() {
-            "table" => {
-                let (f, n) = self.family_table()?;
-                self.table_mut(&f, &n);
-                if let Some(Tok::LBrace) = self.peek() {
-                    self.pos += 1;
-                    self.table_body(&f, &n)?;
-                    self.expect_rbrace()?;
-                }
-            }
-            "chain" => {
-                let (f, tn) = self.family_table()?;
-                let c = self.name("a chain name")?;
-                self.chain_mut(&f, &tn, &c, line);
-                if let Some(Tok::LBrace) = self.peek() {
-                    self.pos += 1;
-                    self.chain_body(&f, &tn, &c, line)?;
-                    self.expect_rbrace()?;
-                }
-            }
-            "set" | "map" => {
-                let (f, tn) = self.family_table()?;
-                let s = self.name("a set name")?;
-                self.set_mut(&f, &tn, &s, line);
-                if let Some(Tok::LBrace) = self.peek() {
-                    self.pos += 1;
-                    self.set_body(&f, &tn, &s, line)?;
-                    self.expect_rbrace()?;
-                }
-            }
-            "rule" => {
-                let (f, tn) = self.family_table()?;
-                let c = self.name("a chain name")?;
-                let mut st = self.statement();
-                // `position N`, `index N`, `handle N` place the rule; the model keeps order only.
-                while st
-                    .first()
-                    .and_then(|t| t.word())
-                    .is_some_and(|w| matches!(w, "position" | "index" | "handle"))
-                {
-                    st = st.get(2..).unwrap_or(&[]);
-                }
-                let st: Vec<Token> = st
-                    .iter()
-                    .filter(|t| !matches!(t.tok, Tok::Handle(_) | Tok::Newline))
-                    .cloned()
-                    .collect();
-                let rule = self.rule(&st, None);
-                let ch = self.chain_mut(&f, &tn, &c, line);
-                if verb == "insert" {
-                    ch.rules.insert(0, rule);
-                } else {
-                    ch.rules.push(rule);
-                }
-            }
-            "element" => {
-                let (f, tn) = self.family_table()?;
-                let s = self.name("a set name")?;
-                let open = self.pos;
-                self.expect_lbrace()?;
-                let close = matching_brace(self.toks, open);
-                if close >= self.toks.len() {
-                    return Err(err(line, "expected '}' closing the elements"));
-                }
-                let els = elements(self.src, &self.toks[open + 1..close]);
-                self.pos = close + 1;
-                self.set_mut(&f, &tn, &s, line).elements.extend(els);
-            }
-            other => {
-                return Err(err(line, format!("expected table, chain, rule, set, map or element after '{verb}', found '{other}'")))
-            }
-        }
-        Ok(())
-    }
-
-    /// `flush|delete|destroy OBJECT …`
-    fn remove(&mut self, verb: &str) -> Result<(), NftError> {
-        let line = self.line();
-        let obj = self.name("an object")?;
-        if obj == "ruleset" {
-            self.statement();
-            if verb == "flush" {
-                self.rs.tables.clear();
-            }
-            return Ok(());
-        }
-        let (f, tn) = self.family_table()?;
-        let flush = verb == "flush";
-        match obj.as_str() {
-            "table" => {
-                if flush {
-                    let t = self.table_mut(&f, &tn);
-                    t.chains.iter_mut().for_each(|c| c.rules.clear());
-                    t.sets.iter_mut().for_each(|s| s.elements.clear());
-                } else {
-                    self.rs.tables.retain(|t| !(t.family == f && t.name == tn));
-                }
-            }
-            "chain" => {
-                let c = self.name("a chain name")?;
-                let t = self.table_mut(&f, &tn);
-                if flush {
-                    t.chains.iter_mut().filter(|x| x.name == c).for_each(|x| x.rules.clear());
-                } else {
-                    t.chains.retain(|x| x.name != c);
-                }
-            }
-            "set" | "map" => {
-                let s = self.name("a set name")?;
-                let t = self.table_mut(&f, &tn);
-                if flush {
-                    t.sets.iter_mut().filter(|x| x.name == s).for_each(|x| x.elements.clear());
-                } else {
-                    t.sets.retain(|x| x.name != s);
-                }
-            }
-            "rule" => {
-                let c = self.name("a chain name")?;
-                let st = self.statement();
-                let words: Vec<&str> = st.iter().filter_map(|t| t.word()).collect();
-                let h = match words.as_slice() {
-                    ["handle", h] => int_of(h),
-                    _ => None,
-                }
-                .ok_or_else(|| err(line, "expected 'handle N' after the chain name"))?;
-                let t = self.table_mut(&f, &tn);
-                for ch in t.chains.iter_mut().filter(|x| x.name == c) {
-                    ch.rules.retain(|r| r.handle != Some(h));
-                }
-                return Ok(());
-            }
-            "element" => {
-                let s = self.name("a set name")?;
-                let open = self.pos;
-                self.expect_lbrace()?;
-                let close = matching_brace(self.toks, open);
-                let gone = elements(self.src, self.toks.get(open + 1..close).unwrap_or(&[]));
-                self.pos = close.saturating_add(1).min(self.toks.len());
-                let t = self.table_mut(&f, &tn);
-                for set in t.sets.iter_mut().filter(|x| x.name == s) {
-                    set.elements.retain(|e| !gone.iter().any(|g| g.key == e.key));
-                }
-                return Ok(());
-            }
-            other => return Err(err(line, format!("expected table, chain, set, map, rule or element after '{verb}', found '{other}'"))),
-        }
-        self.statement();
-        Ok(())
     }
 }
