@@ -9,7 +9,7 @@
 //!
 //! What it does not do: predict the scheduler. rr/lc/wrr pick by state kept in the kernel, so
 //! [`Ipvs::walk`] gives each real server weight/Σweight: the configured share, not a prediction.
-//! Per-connection truth is in `ipvsadm -Lnc` or conntrack. `-Lnc` is not parsed here.
+//! Per-connection truth is in `ipvsadm -Lnc` ([`parse_ipvsadm_conns`]) or conntrack.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -167,6 +167,70 @@ pub fn parse_ipvsadm(text: &str) -> Result<Ipvs, IpvsError> {
             reals: Vec::new(),
             line,
             text: t.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// One `ipvsadm -Lnc` entry: which real server IPVS picked for a client connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpvsConn {
+    pub proto: Proto,
+    /// `MM:SS` left before the entry expires.
+    pub expire_secs: u32,
+    /// `ESTABLISHED`, `SYN_RECV`, `FIN_WAIT`, `UDP`, `NONE` (persistence templates), …
+    pub state: String,
+    pub source: SocketAddr,
+    pub virtual_addr: SocketAddr,
+    pub destination: SocketAddr,
+    pub line: usize,
+}
+
+/// Parses `ipvsadm -Lnc` output: `pro expire state source virtual destination` rows, as
+/// ipvsadm.c `print_conn` prints them (`%-3s %02d:%02d  %-11s %s %s %s`; IPv6 as `[a]:p`).
+/// The `IPVS connection entries` and column header lines are skipped; `IP` rows (persistence
+/// templates with port 0) are read as TCP-less entries and skipped too, since they name no
+/// connection. The format is from ipvsadm's source, not from a captured dump (domain.md 2.3).
+pub fn parse_ipvsadm_conns(text: &str) -> Result<Vec<IpvsConn>, IpvsError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let f: Vec<&str> = raw.split_whitespace().collect();
+        let proto = match f.first().copied() {
+            None | Some("IPVS") | Some("pro") | Some("IP") => continue,
+            Some("TCP") => Proto::Tcp,
+            Some("UDP") => Proto::Udp,
+            Some("SCTP") => Proto::Sctp,
+            Some(_) => {
+                return Err(err(
+                    line,
+                    "expected TCP, UDP or SCTP at the start of a connection entry",
+                ))
+            }
+        };
+        let expire_secs = f
+            .get(1)
+            .and_then(|e| e.split_once(':'))
+            .and_then(|(m, s)| {
+                m.parse::<u32>()
+                    .ok()?
+                    .checked_mul(60)?
+                    .checked_add(s.parse().ok()?)
+            })
+            .ok_or_else(|| err(line, "expected the expiry as MM:SS"))?;
+        let sock = |k: usize, what: &str| {
+            f.get(k)
+                .and_then(|a| socket(a))
+                .ok_or_else(|| err(line, format!("expected the {what} ADDR:PORT")))
+        };
+        out.push(IpvsConn {
+            proto,
+            expire_secs,
+            state: f.get(2).copied().unwrap_or("").to_string(),
+            source: sock(3, "source")?,
+            virtual_addr: sock(4, "virtual")?,
+            destination: sock(5, "destination")?,
+            line,
         });
     }
     Ok(out)
@@ -331,10 +395,31 @@ FWM  7 rr
         assert!(parse_ipvsadm("TCP nonsense rr").is_err());
     }
 
+    #[test]
+    fn connection_entries() {
+        // Hand-made in ipvsadm.c print_conn's layout.
+        let text = "IPVS connection entries
+pro expire state       source             virtual            destination
+TCP 14:59  ESTABLISHED 10.244.1.3:50000   10.96.0.1:443      192.168.0.1:6443
+UDP 04:57  UDP         [fd00::3]:41246    [fd00::10]:53      [fd00:1::2]:53
+IP  179:59 NONE        10.244.1.3:0       0.0.0.1:0          192.168.0.1:0
+";
+        let c = parse_ipvsadm_conns(text).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].expire_secs, 899);
+        assert_eq!(c[0].destination, "192.168.0.1:6443".parse().unwrap());
+        assert_eq!(c[1].proto, Proto::Udp);
+        assert_eq!(c[1].virtual_addr, "[fd00::10]:53".parse().unwrap());
+        let e =
+            parse_ipvsadm_conns("TCP xx ESTABLISHED 1.1.1.1:1 2.2.2.2:2 3.3.3.3:3").unwrap_err();
+        assert_eq!(e.to_string(), "line 1: expected the expiry as MM:SS");
+    }
+
     proptest! {
         #[test]
         fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
             let _ = parse_ipvsadm(&s);
+            let _ = parse_ipvsadm_conns(&s);
         }
         #[test]
         fn shaped_text_never_panics(s in "(TCP|FWM|  ->|UDP) [0-9.:\\[\\]a-f]{0,20} [A-Za-z0-9 ]{0,20}\n") {
