@@ -8,4 +8,6 @@
 pub mod conntrack;
 pub mod kubectl;
 pub mod iptables;
+pub mod ipvs;
+pub mod nft;
 pub mod walk;
