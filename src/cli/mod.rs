@@ -44,11 +44,12 @@ pub struct AnalyzeArgs {
     /// Never show progress on stderr (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
-    /// Analysis threads, each taking a share of the connections (regular files only; stdin
-    /// keeps one). Same report whatever the number; on 2 cores at most ~10 % faster for
-    /// text and even for --json, so not the default (docs/performance.md).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub shards: usize,
+    /// Analysis threads, each taking a share of the connections; one of them reads the
+    /// input for all. Same report whatever the number. Default: 2 with two or more CPUs,
+    /// else 1; 1 analyzes on one thread (the report is still formatted on another when there
+    /// are two CPUs). See docs/performance.md.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
 }
 
 pub fn main() -> ExitCode {
