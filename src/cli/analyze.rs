@@ -32,11 +32,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     // `Stdout`, not a `StdoutLock`: the report may be written from the pipeline's writer thread.
     let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Two shards by default once there are two cores: one reads and decodes for both, so the
-    // input is read once whatever it is (file, pipe, stdin, several merged).
-    let shards = args.shards.unwrap_or(if cpus > 1 { 2 } else { 1 });
-    let mode = if shards > 1 {
-        Mode::Sharded(shards)
+    // One shard reads for all, so any input can be sharded: files, pipes, stdin, merged.
+    let mode = if args.shards > 1 {
+        Mode::Sharded(args.shards)
     } else if cpus > 1 {
         Mode::Threaded
     } else {

@@ -45,11 +45,10 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_progress: bool,
     /// Analysis threads, each taking a share of the connections; one of them reads the
-    /// input for all. Same report whatever the number. Default: 2 with two or more CPUs,
-    /// else 1; 1 analyzes on one thread (the report is still formatted on another when there
-    /// are two CPUs). See docs/performance.md.
-    #[arg(long, value_name = "N")]
-    pub shards: Option<usize>,
+    /// input (file, pipe or stdin) for all. Same report whatever the number. Not the default:
+    /// on 2 busy shared cores not yet measured faster than 1 (docs/performance.md).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub shards: usize,
 }
 
 pub fn main() -> ExitCode {
