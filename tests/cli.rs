@@ -212,7 +212,7 @@ fn escape_sequences_in_captured_bytes_never_reach_the_terminal() {
 }
 
 #[test]
-fn shards_give_the_same_report_and_stdin_keeps_one() {
+fn shards_give_the_same_report_on_files_and_stdin() {
     let cut = path("third-party/sv-http-file-cut-short-mid-packet.pcap");
     let keepalive = path("nginx-keepalive-3req.pcap");
     for file in [&cut, &keepalive] {
@@ -229,10 +229,13 @@ fn shards_give_the_same_report_and_stdin_keeps_one() {
             assert_eq!(one.stderr, two.stderr, "{file} {json:?}");
         }
     }
+    // One thread reads for all shards, so stdin is sharded too.
     let bytes = std::fs::read(data("nginx-keepalive-3req.pcap")).unwrap();
-    let piped = hopscope(&["analyze", "--shards", "2", "-"], Some(&bytes));
-    assert_eq!(piped.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&piped.stdout).contains("GET"));
+    let piped = |shards| hopscope(&["analyze", "--shards", shards, "-"], Some(&bytes));
+    let (one, two) = (piped("1"), piped("2"));
+    assert_eq!(two.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&two.stdout).contains("GET"));
+    assert_eq!(one.stdout, two.stdout);
 }
 
 /// `snapshot` never fails for a missing tool: it writes what it can and says what it skipped.

@@ -60,7 +60,7 @@ impl Sink for Lines {
 fn sharded(path: &Path, shards: usize) -> (Vec<String>, Summary) {
     let mut got = Lines::default();
     let summary = pipeline::run_sharded(
-        &|| capture(path),
+        &mut capture(path),
         shards,
         &Config::default(),
         &mut got,

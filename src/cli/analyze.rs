@@ -10,13 +10,11 @@ use std::io::{BufWriter, Write};
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut readers = Vec::new();
-    let mut opened = Vec::new();
     let mut open_errors = Vec::new();
     for (index, path) in args.files.iter().enumerate() {
         match FileReader::open(path, index) {
             Ok(r) => {
                 readers.push(r);
-                opened.push((index, path));
             }
             Err(e) => open_errors.push(e),
         }
@@ -34,20 +32,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     // `Stdout`, not a `StdoutLock`: the report may be written from the pipeline's writer thread.
     let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Each shard reads the inputs again, so only files that can be: not stdin, not pipes.
-    let rereadable = opened
-        .iter()
-        .all(|(_, path)| std::fs::metadata(path).is_ok_and(|m| m.is_file()));
-    let shards = if rereadable { args.shards } else { 1 };
-    let reopen = || {
-        let readers = opened
-            .iter()
-            .filter_map(|&(index, path)| FileReader::open(path, index).ok())
-            .collect();
-        Capture::new(readers)
-    };
-    let mode = if shards > 1 {
-        Mode::Sharded(shards, &reopen)
+    // One shard reads for all, so any input can be sharded: files, pipes, stdin, merged.
+    let mode = if args.shards > 1 {
+        Mode::Sharded(args.shards)
     } else if cpus > 1 {
         Mode::Threaded
     } else {
@@ -82,18 +69,18 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
 }
 
 /// How the pipeline runs.
-enum Mode<'a> {
+enum Mode {
     /// One thread.
     Single,
     /// Analysis on this thread, formatting on a second one.
     Threaded,
     /// Connections split over this many analysis threads; this thread merges and formats.
-    Sharded(usize, &'a (dyn Fn() -> Capture + Sync)),
+    Sharded(usize),
 }
 
 /// Runs the pipeline the way `mode` says; same output in every mode.
 fn run_pipeline<S: Sink + Send>(
-    mode: &Mode<'_>,
+    mode: &Mode,
     capture: &mut Capture,
     config: &Config,
     sink: &mut S,
@@ -102,6 +89,6 @@ fn run_pipeline<S: Sink + Send>(
     match *mode {
         Mode::Single => pipeline::run(capture, config, sink, progress),
         Mode::Threaded => pipeline::run_threaded(capture, config, sink, progress),
-        Mode::Sharded(shards, open) => pipeline::run_sharded(open, shards, config, sink, progress),
+        Mode::Sharded(shards) => pipeline::run_sharded(capture, shards, config, sink, progress),
     }
 }

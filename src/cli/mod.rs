@@ -49,9 +49,9 @@ pub struct AnalyzeArgs {
     /// Never show progress on stderr (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
-    /// Analysis threads, each taking a share of the connections (regular files only; stdin
-    /// keeps one). Same report whatever the number; on 2 cores at most ~10 % faster for
-    /// text and even for --json, so not the default (docs/performance.md).
+    /// Analysis threads, each taking a share of the connections; one of them reads the
+    /// input (file, pipe or stdin) for all. Same report whatever the number. Not the default:
+    /// on 2 busy shared cores not yet measured faster than 1 (docs/performance.md).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub shards: usize,
 }

@@ -14,8 +14,8 @@
 //! globally in merge order, which is capture order, so ids equal the single-threaded ones.
 //! The map holds open connections only (an id is dropped when its connection is handed on).
 //!
-//! Summary: frames, bytes, files, errors and decode statistics come from shard 0 (every shard
-//! reads every frame); reassembly counters are summed; the peaks (`open_peak`,
+//! Summary: frames, bytes, files, errors and decode statistics come from shard 0 (the one that
+//! reads and decodes for all); reassembly counters are summed; the peaks (`open_peak`,
 //! `ooo_peak_bytes`) are counted here from the opens, closes and out-of-order byte counts the
 //! shards report, in merge order, so they equal one reassembler's.
 
@@ -25,7 +25,7 @@ use crate::model::ConnId;
 use crate::reassembly::ReassemblyStats;
 use std::collections::HashMap;
 use std::io;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 /// One shard's stream as the merger sees it.
 pub(super) struct Lane {
@@ -57,10 +57,27 @@ impl Lane {
 
     /// Waits for the shard's next batch.
     fn refill(&mut self) -> io::Result<()> {
-        let mut batch = self
+        let batch = self
             .rx
             .recv()
             .map_err(|_| io::Error::other("flow shard stopped"))?;
+        self.take(batch);
+        Ok(())
+    }
+
+    /// Takes the shard's next batch if it has sent one; true if it had.
+    fn try_refill(&mut self) -> io::Result<bool> {
+        match self.rx.try_recv() {
+            Ok(batch) => {
+                self.take(batch);
+                Ok(true)
+            }
+            Err(TryRecvError::Empty) => Ok(false),
+            Err(TryRecvError::Disconnected) => Err(io::Error::other("flow shard stopped")),
+        }
+    }
+
+    fn take(&mut self, mut batch: Batch) {
         self.watermark = batch.watermark;
         self.progress = batch.progress;
         if let Some(end) = batch.end.take() {
@@ -72,7 +89,6 @@ impl Lane {
             self.current = Some(batch);
             self.pos = 0;
         }
-        Ok(())
     }
 
     /// Past the head; a spent batch goes back to its shard, which drops its results.
@@ -133,16 +149,34 @@ pub(super) fn merge(
             }
         }
         // A shard with nothing buffered may still send something earlier than `best`.
-        let waiting = lanes.iter().position(|l| {
+        let waiting = |l: &Lane| {
             l.head().is_none()
                 && l.end.is_none()
                 && best.map_or(true, |(_, (key, _))| key.frame > l.watermark)
-        });
-        if let Some(j) = waiting {
+        };
+        // Whatever has arrived first; then wait for the shard furthest behind. Shards feed
+        // each other (see `dispatch.rs`), so waiting for one that is ahead could wait on a
+        // shard that is itself blocked on a full channel to this merger.
+        let mut took = false;
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            if waiting(lane) && lane.try_refill()? {
+                took = true;
+                if j == 0 {
+                    report(lane, &mut progress_at, progress);
+                }
+            }
+        }
+        if took {
+            continue;
+        }
+        let behind = (lanes.iter().enumerate())
+            .filter(|(_, l)| waiting(l))
+            .min_by_key(|(_, l)| l.watermark)
+            .map(|(j, _)| j);
+        if let Some(j) = behind {
             lanes[j].refill()?;
-            if j == 0 && lanes[0].watermark / PROGRESS_EVERY > progress_at {
-                progress_at = lanes[0].watermark / PROGRESS_EVERY;
-                progress(lanes[0].progress.0, lanes[0].progress.1);
+            if j == 0 {
+                report(&lanes[0], &mut progress_at, progress);
             }
             continue;
         }
@@ -213,6 +247,14 @@ pub(super) fn merge(
     summary.exchanges = exchanges;
     summary.connections = connections;
     Ok(summary)
+}
+
+/// Shows progress when shard 0 (the reader) has moved past another step of frames.
+fn report(lane: &Lane, progress_at: &mut u64, progress: &mut dyn FnMut(u64, Option<u64>)) {
+    if lane.watermark / PROGRESS_EVERY > *progress_at {
+        *progress_at = lane.watermark / PROGRESS_EVERY;
+        progress(lane.progress.0, lane.progress.1);
+    }
 }
 
 /// Where a head result goes: its key, then (capture end only) its global connection id.

@@ -6,6 +6,8 @@
 //! The same driver serves the text and JSON reports (and later the TUI and live capture).
 
 mod app;
+mod dispatch;
+mod forward;
 mod merge;
 mod shard;
 mod summary;
@@ -119,11 +121,13 @@ pub fn run_threaded<S: Sink + Send>(
 
 /// Batches in flight from each flow shard to the merger.
 const SHARD_BATCHES_IN_FLIGHT: usize = 4;
+/// Forward batches in flight from the reading thread to each other shard.
+const FORWARDS_IN_FLIGHT: usize = 2;
 
-/// [`run`] with the connections split over `shards` worker threads by a hash of their 4-tuple;
-/// this thread merges their results into `sink` (see `shard.rs` and `merge.rs`). `open` is
-/// called once per shard, on its thread, and must open the same inputs each time (so regular
-/// files only: not stdin or a pipe).
+/// [`run`] with the connections split over `shards` analysis threads by a hash of their
+/// 4-tuple; this thread merges their results into `sink` (see `merge.rs`). One of them reads
+/// and decodes the capture, analyzes its own share and forwards the other shards theirs
+/// (`dispatch.rs`), so the input is read once: stdin, pipes and merged inputs work too.
 ///
 /// Same results as [`run`], with the same connection ids and summary; the order is the same
 /// except where connections of two shards expire at the same segment (idle, RST grace,
@@ -131,7 +135,7 @@ const SHARD_BATCHES_IN_FLIGHT: usize = 4;
 /// (`max_connections`, `ooo_bytes_total`, `closed_max`) are split evenly over the shards, so
 /// evictions can differ from [`run`] when those limits are reached.
 pub fn run_sharded(
-    open: &(dyn Fn() -> Capture + Sync),
+    capture: &mut Capture,
     shards: usize,
     config: &Config,
     sink: &mut dyn Sink,
@@ -141,13 +145,25 @@ pub fn run_sharded(
     std::thread::scope(|scope| {
         let mut lanes = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
+        let mut followers = Vec::with_capacity(shards - 1);
+        let mut own = None;
         for index in 0..shards {
             let (tx, rx) = std::sync::mpsc::sync_channel(SHARD_BATCHES_IN_FLIGHT);
             let (spent_tx, spent_rx) = std::sync::mpsc::channel();
-            workers.push(scope.spawn(move || {
-                shard::work(index, shards, open(), config, &tx, &spent_rx);
-            }));
+            let worker = shard::Worker::new(shards, config, tx, spent_rx);
             lanes.push(merge::Lane::new(rx, spent_tx));
+            if index == 0 {
+                own = Some(worker);
+                continue;
+            }
+            let (fwd_tx, fwd_rx) = std::sync::mpsc::sync_channel(FORWARDS_IN_FLIGHT);
+            let (back_tx, back_rx) = std::sync::mpsc::channel();
+            followers.push(dispatch::Follower::new(fwd_tx, back_rx));
+            workers.push(scope.spawn(move || dispatch::follow(worker, fwd_rx, back_tx)));
+        }
+        if let Some(own) = own {
+            let decode = &config.decode;
+            workers.push(scope.spawn(move || dispatch::dispatch(capture, decode, own, followers)));
         }
         // The lanes are dropped when the merge ends, so shards blocked on a send stop too.
         let merged = merge::merge(lanes, sink, progress);

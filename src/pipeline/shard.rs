@@ -1,10 +1,10 @@
-//! One flow shard of [`super::run_sharded`]: reads the whole capture, decodes every frame, and
-//! reassembles and parses only the connections whose 4-tuple hashes to it.
+//! One flow shard of [`super::run_sharded`]: reassembles and parses only the connections
+//! whose 4-tuple hashes to it ([`owner`]), and tags every result for the merger.
 //!
-//! Why every shard reads and decodes everything: capture and decode cost ~500 instructions a
-//! packet against ~3.6 k for the rest, so repeating them is cheaper than a dispatcher thread
-//! handing segments (with their payload) to the shards; IP fragments are reassembled by each
-//! shard's decoder before the flow filter, so a fragmented segment reaches its owner whole.
+//! The capture is read and decoded once, by the thread that is shard 0 (`dispatch.rs`); the
+//! other shards get their segments, and the capture time of everyone else's, from it
+//! (`forward.rs`). IP fragments are reassembled by that one decoder before the flow filter,
+//! so a fragmented segment reaches its owner whole.
 //!
 //! Every result is tagged with its [`Key`]: the frame at which it was produced, its [`Class`]
 //! (exchanges before closed connections, as one reassembler's pipeline drains them) and the
@@ -19,10 +19,8 @@
 
 use super::app::{AppConn, Output};
 use super::{Config, Summary};
-use crate::capture::Capture;
-use crate::decode::Decoder;
-use crate::model::{ConnId, Connection, Exchange, Segment};
-use crate::reassembly::{ConnMeta, Reassembler, ReassemblyConfig};
+use crate::model::{ConnId, Connection, Exchange, Segment, Timestamp};
+use crate::reassembly::{ConnMeta, Reassembler, ReassemblyConfig, ReassemblyStats};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -151,128 +149,157 @@ pub(super) fn share(config: &ReassemblyConfig, shards: usize) -> ReassemblyConfi
     }
 }
 
-/// Runs shard `index` of `shards` over `capture`, sending batches on `tx` and reusing the
-/// spent ones that come back on `spent`. Stops quietly when the merger has gone away.
-pub(super) fn work(
-    index: usize,
-    shards: usize,
-    mut capture: Capture,
-    config: &Config,
-    tx: &SyncSender<Batch>,
-    spent: &Receiver<Batch>,
-) {
-    let mut decoder = Decoder::new(config.decode.clone());
-    let mut flows: Reassembler<AppConn> = Reassembler::new(share(&config.reassembly, shards));
-    let mut out = Output {
-        limits: config.http.clone(),
-        ..Output::default()
-    };
-    let mut summary = Summary::default();
-    let mut batch = Batch::new();
-    let mut frame_no: u64 = 0;
-    let mut sent_at: u64 = 0;
-    let mut ooo_held = 0usize;
+/// One shard's reassembler and the batch of keyed results it is filling. It is told about
+/// every segment in capture order: its own ([`Worker::own`]) and, for the expiry that capture
+/// time alone causes, the others' ([`Worker::foreign`]).
+pub(super) struct Worker {
+    flows: Reassembler<AppConn>,
+    out: Output,
+    batch: Batch,
+    ooo_held: usize,
+    tx: SyncSender<Batch>,
+    spent: Receiver<Batch>,
+}
 
-    let send = |batch: &mut Batch, capture: &Capture, frame_no: u64| -> bool {
-        let next = match spent.try_recv() {
+impl Worker {
+    /// Shard results go out on `tx`; spent batches come back on `spent` to be reused.
+    pub(super) fn new(
+        shards: usize,
+        config: &Config,
+        tx: SyncSender<Batch>,
+        spent: Receiver<Batch>,
+    ) -> Worker {
+        Worker {
+            flows: Reassembler::new(share(&config.reassembly, shards)),
+            out: Output {
+                limits: config.http.clone(),
+                ..Output::default()
+            },
+            batch: Batch::new(),
+            ooo_held: 0,
+            tx,
+            spent,
+        }
+    }
+
+    /// Results waiting in the current batch.
+    pub(super) fn pending(&self) -> usize {
+        self.batch.items.len()
+    }
+
+    /// Capture time reaches `ts` at `frame` with a segment another shard owns.
+    #[inline]
+    pub(super) fn foreign(&mut self, frame: u64, ts: Timestamp) {
+        self.flows.advance(ts, &mut self.out);
+        // Mostly nothing expires with it.
+        let quiet = self.out.exchanges.is_empty()
+            && self.out.connections.is_empty()
+            && self.flows.ooo_bytes().0 == self.ooo_held;
+        if !quiet {
+            self.step(frame, None);
+        }
+    }
+
+    /// A segment of this shard's connections, at `frame`.
+    pub(super) fn own(&mut self, frame: u64, segment: &Segment<'_>) {
+        self.flows.advance(segment.ts, &mut self.out);
+        self.step(frame, Some(segment));
+    }
+
+    /// Keys what expiry produced, processes `segment` if there is one, keys what it produced.
+    fn step(&mut self, frame: u64, segment: Option<&Segment<'_>>) {
+        let at = |phase, class| Key {
+            frame,
+            class,
+            phase,
+        };
+        let Worker {
+            flows,
+            out,
+            batch,
+            ooo_held,
+            ..
+        } = self;
+        let items = &mut batch.items;
+        let (now, _) = flows.ooo_bytes();
+        if now != *ooo_held {
+            let item = Item::OooBytes { mark: now, now };
+            items.push(Keyed::new(at(Phase::Expire, Class::Result), item));
+            *ooo_held = now;
+        }
+        exchanges(out, at(Phase::Expire, Class::Result), items);
+        let expired = out.connections.len();
+        if let Some(segment) = segment {
+            // The shard's own unnat sees both halves of a redirected connection (the
+            // dispatcher routed them here together, see `dispatch`) and joins them.
+            let mut segment = segment.clone();
+            flows.unnat(&mut segment);
+            let segment = &segment;
+            let before = flows.stats().connections;
+            flows.process(segment, out);
+            let key = at(Phase::Segment, Class::Result);
+            let id = flows.stats().connections;
+            if id > before {
+                let closed_before = out.connections[expired..]
+                    .iter()
+                    .filter(|c| c.id < id)
+                    .count() as u32;
+                items.push(Keyed::new(key, Item::Opened { id, closed_before }));
+            }
+            let (now, mark) = flows.ooo_bytes();
+            if (now, mark) != (*ooo_held, *ooo_held) {
+                items.push(Keyed::new(key, Item::OooBytes { mark, now }));
+                *ooo_held = now;
+            }
+            exchanges(out, key, items);
+        }
+        // As one reassembler's drain: every exchange of the frame, then every close.
+        for (n, c) in out.connections.drain(..).enumerate() {
+            let phase = if n < expired {
+                Phase::Expire
+            } else {
+                Phase::Segment
+            };
+            items.push(Keyed::new(at(phase, Class::Close), Item::Connection(c)));
+        }
+    }
+
+    /// Sends the batch, every result up to `watermark` in it; false if the merger has gone.
+    pub(super) fn send(&mut self, watermark: u64, progress: (u64, Option<u64>)) -> bool {
+        let next = match self.spent.try_recv() {
             Ok(mut b) => {
                 b.items.clear();
                 b
             }
             Err(_) => Batch::new(),
         };
-        let mut full = std::mem::replace(batch, next);
-        full.watermark = frame_no;
-        full.progress = capture.progress();
-        tx.send(full).is_ok()
-    };
-
-    while let Some(frame) = capture.next_frame() {
-        frame_no += 1;
-        summary.add_frame(&frame);
-        if let Some(mut segment) = decoder.decode(&frame, frame_no) {
-            // Before the owner is chosen: both halves of a redirected connection must hash
-            // to the same shard.
-            flows.unnat(&mut segment);
-            let mine = owner(&segment, shards) == index;
-            flows.advance(segment.ts, &mut out);
-            // A foreign segment only moves capture time on; mostly nothing expires with it.
-            let quiet = !mine
-                && out.exchanges.is_empty()
-                && out.connections.is_empty()
-                && flows.ooo_bytes().0 == ooo_held;
-            if quiet {
-                if frame_no - sent_at >= WATERMARK_EVERY {
-                    if !send(&mut batch, &capture, frame_no) {
-                        return;
-                    }
-                    sent_at = frame_no;
-                }
-                continue;
-            }
-            let at = |phase, class| Key {
-                frame: frame_no,
-                class,
-                phase,
-            };
-            let items = &mut batch.items;
-            let (now, _) = flows.ooo_bytes();
-            if now != ooo_held {
-                let item = Item::OooBytes { mark: now, now };
-                items.push(Keyed::new(at(Phase::Expire, Class::Result), item));
-                ooo_held = now;
-            }
-            exchanges(&mut out, at(Phase::Expire, Class::Result), items);
-            let expired = out.connections.len();
-            if mine {
-                let before = flows.stats().connections;
-                flows.process(&segment, &mut out);
-                let key = at(Phase::Segment, Class::Result);
-                let id = flows.stats().connections;
-                if id > before {
-                    let closed_before = out.connections[expired..]
-                        .iter()
-                        .filter(|c| c.id < id)
-                        .count() as u32;
-                    items.push(Keyed::new(key, Item::Opened { id, closed_before }));
-                }
-                let (now, mark) = flows.ooo_bytes();
-                if (now, mark) != (ooo_held, ooo_held) {
-                    items.push(Keyed::new(key, Item::OooBytes { mark, now }));
-                    ooo_held = now;
-                }
-                exchanges(&mut out, key, items);
-            }
-            // As one reassembler's drain: every exchange of the frame, then every close.
-            for (n, c) in out.connections.drain(..).enumerate() {
-                let phase = if n < expired {
-                    Phase::Expire
-                } else {
-                    Phase::Segment
-                };
-                items.push(Keyed::new(at(phase, Class::Close), Item::Connection(c)));
-            }
-        }
-        if batch.items.len() >= BATCH || frame_no - sent_at >= WATERMARK_EVERY {
-            if !send(&mut batch, &capture, frame_no) {
-                return;
-            }
-            sent_at = frame_no;
-        }
+        let mut full = std::mem::replace(&mut self.batch, next);
+        full.watermark = watermark;
+        full.progress = progress;
+        self.tx.send(full).is_ok()
     }
-    flows.finish(&mut out);
-    let at = |class| Key {
-        frame: u64::MAX,
-        class,
-        phase: Phase::Finish,
-    };
-    exchanges(&mut out, at(Class::Result), &mut batch.items);
-    let closes = out.connections.drain(..);
-    let closes = closes.map(|c| Keyed::new(at(Class::Close), Item::Connection(c)));
-    batch.items.extend(closes);
-    summary.finish(&mut capture, decoder.stats(), flows.stats());
-    batch.end = Some(Box::new(summary));
-    send(&mut batch, &capture, frame_no);
+
+    /// Capture end: closes what is still open and sends the last batch with the summary
+    /// `summary` makes from this shard's reassembly counters.
+    pub(super) fn finish(
+        mut self,
+        watermark: u64,
+        progress: (u64, Option<u64>),
+        summary: impl FnOnce(&ReassemblyStats) -> Summary,
+    ) {
+        self.flows.finish(&mut self.out);
+        let at = |class| Key {
+            frame: u64::MAX,
+            class,
+            phase: Phase::Finish,
+        };
+        let items = &mut self.batch.items;
+        exchanges(&mut self.out, at(Class::Result), items);
+        let closes = self.out.connections.drain(..);
+        items.extend(closes.map(|c| Keyed::new(at(Class::Close), Item::Connection(c))));
+        self.batch.end = Some(Box::new(summary(self.flows.stats())));
+        self.send(watermark, progress);
+    }
 }
 
 /// Moves the exchanges one step finished into `items`.
