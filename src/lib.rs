@@ -22,3 +22,4 @@ pub mod pipeline;
 pub mod report;
 
 pub mod k8s;
+pub mod mesh;
