@@ -22,4 +22,6 @@ pub use listener_match::{Downstream, ListenerMatch};
 pub use route::{RouteMatch, RouteOutcome, RouteRequest};
 
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 mod tests_prop;
