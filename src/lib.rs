@@ -23,3 +23,4 @@ pub mod report;
 
 pub mod join;
 pub mod k8s;
+pub mod mesh;
