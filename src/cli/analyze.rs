@@ -9,6 +9,13 @@ use hopscope::report::{self, JsonSink, TextSink};
 use std::io::{BufWriter, Write};
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let bundle_arg = args.files.iter().find(|f| super::bundle::is_bundle(f));
+    if let Some(dir) = args.cluster.as_ref().or(bundle_arg) {
+        return super::joined::run(args, dir);
+    }
+    if args.at.is_some() {
+        anyhow::bail!("--at needs --cluster DIR");
+    }
     let mut readers = Vec::new();
     let mut open_errors = Vec::new();
     for (index, path) in args.files.iter().enumerate() {

@@ -5,6 +5,11 @@
 //! A closed stdout (`hopscope analyze x | head`) ends quietly with 0.
 
 mod analyze;
+mod bundle;
+mod cluster;
+mod dataplane;
+mod joined;
+mod path;
 mod progress;
 mod snapshot;
 
@@ -36,6 +41,10 @@ enum Command {
     /// namespace: iptables/nft/IPVS rules, conntrack, addresses, kubectl objects, Envoy's
     /// config_dump and /clusters. Missing tools are skipped with a note.
     Snapshot(snapshot::SnapshotArgs),
+    /// Explain from a bundle alone where a connection to DEST goes: every chain, rule,
+    /// probability, listener, route, cluster and endpoint. DEST: IP:PORT (ClusterIP,
+    /// NodeIP:NodePort, pod IP) or NAMESPACE/SERVICE:PORT (number or name).
+    Path(path::PathArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -54,6 +63,15 @@ pub struct AnalyzeArgs {
     /// on 2 busy shared cores not yet measured faster than 1 (docs/performance.md).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub shards: usize,
+    /// A cluster bundle (docs/bundle.md): join every connection and request to its path
+    /// (kube-proxy chains, sidecar interception, Envoy listener → route → cluster →
+    /// endpoint) and stitch the legs of each request into a journey. A FILE that is itself a
+    /// bundle directory is read this way too, its captures at their capture points.
+    #[arg(long, value_name = "DIR")]
+    pub cluster: Option<PathBuf>,
+    /// Where the captures given as files were taken: node/NAME or pod/NAMESPACE/NAME.
+    #[arg(long, value_name = "POINT")]
+    pub at: Option<String>,
 }
 
 pub fn main() -> ExitCode {
@@ -68,6 +86,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Path(args) => path::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

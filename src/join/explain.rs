@@ -52,7 +52,8 @@ pub fn explain(cluster: &Cluster, q: &Query<'_>) -> Vec<Stage> {
     let mut stages = Vec::new();
     let client_pod = q.from.and_then(|ip| cluster.pod_by_ip(ip));
     let client = SocketAddr::new(
-        q.from.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1))),
+        q.from
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1))),
         40000,
     );
     let mut title = format!("to {}", cluster.describe(q.dest));
@@ -60,7 +61,10 @@ pub fn explain(cluster: &Cluster, q: &Query<'_>) -> Vec<Stage> {
         title.push_str(&format!(" = {} {}", f.kind, f.service));
     }
     match q.from {
-        Some(ip) => title.push_str(&format!(" from {}", cluster.describe(SocketAddr::new(ip, 0)))),
+        Some(ip) => title.push_str(&format!(
+            " from {}",
+            cluster.describe(SocketAddr::new(ip, 0))
+        )),
         None => title.push_str(" from outside the cluster (no --from)"),
     }
     stages.push(Stage {
@@ -127,7 +131,12 @@ fn decision_lines(d: &EnvoyDecision) -> Vec<String> {
         v.push(format!("  cluster {c} {}", pct(*share)));
     }
     for e in &d.endpoints {
-        v.push(format!("  endpoint {} {} ({})", e.addr, pct(e.probability), e.via));
+        v.push(format!(
+            "  endpoint {} {} ({})",
+            e.addr,
+            pct(e.probability),
+            e.via
+        ));
     }
     if d.passthrough {
         v.push("  passthrough: connects to the original destination".into());
@@ -160,7 +169,10 @@ fn outbound(pod: &PodView, client: SocketAddr, q: &Query<'_>) -> (Stage, Vec<(So
             let next = if d.passthrough || d.endpoints.is_empty() {
                 vec![(q.dest, 1.0)]
             } else {
-                d.endpoints.iter().map(|e| (e.addr, e.probability)).collect()
+                d.endpoints
+                    .iter()
+                    .map(|e| (e.addr, e.probability))
+                    .collect()
             };
             (Stage { title, lines }, next)
         }
@@ -180,7 +192,13 @@ fn kube(
 ) -> (Stage, Vec<(SocketAddr, f64)>) {
     let Some(node) = cluster.nodes.iter().find(|n| n.dataplane.is_some()) else {
         let title = format!("kube-proxy for {frontend}: no node rules in the bundle");
-        return (Stage { title, lines: Vec::new() }, Vec::new());
+        return (
+            Stage {
+                title,
+                lines: Vec::new(),
+            },
+            Vec::new(),
+        );
     };
     let plane = node.dataplane.as_deref().expect("filtered above");
     let mut facts = Facts::tcp_in(client, frontend);
@@ -202,7 +220,10 @@ fn kube(
         lines.push(l);
         lines.extend(rule_lines(&o).into_iter().map(|l| format!("  {l}")));
         if let Verdict::Dnat { addr, port } = o.verdict {
-            next.push((SocketAddr::new(addr, port.unwrap_or(frontend.port())), o.probability));
+            next.push((
+                SocketAddr::new(addr, port.unwrap_or(frontend.port())),
+                o.probability,
+            ));
         }
     }
     let title = format!("node {}: kube-proxy ({})", node.name, plane.mode());
@@ -223,7 +244,11 @@ fn inbound(pod: &PodView, client: SocketAddr, to: SocketAddr, p: f64, q: &Query<
             lines.extend(rule_lines(&o).into_iter().map(|l| format!("  {l}")));
         }
     }
-    match pod.mesh.as_deref().and_then(|m| m.inbound(to, q.host, q.path)) {
+    match pod
+        .mesh
+        .as_deref()
+        .and_then(|m| m.inbound(to, q.host, q.path))
+    {
         Some(d) => {
             lines.push("envoy inbound:".into());
             lines.extend(decision_lines(&d));

@@ -6,6 +6,7 @@
 //! with the strongest evidence available, and stitch the legs of one request into a journey
 //! (`journey`).
 
+pub mod adapt;
 pub mod classify;
 pub mod cluster;
 pub mod explain;

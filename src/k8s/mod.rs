@@ -6,8 +6,8 @@
 //! pointer) and what was expected. Reading the files is the CLI's job.
 
 pub mod conntrack;
-pub mod kubectl;
 pub mod iptables;
 pub mod ipvs;
+pub mod kubectl;
 pub mod nft;
 pub mod walk;

@@ -31,13 +31,20 @@ fn flow(c: &Connection, cluster: &Cluster) -> String {
             cluster.describe(o),
             c.server
         ),
-        None => format!("{} → {}", cluster.describe(c.client), cluster.describe(c.server)),
+        None => format!(
+            "{} → {}",
+            cluster.describe(c.client),
+            cluster.describe(c.server)
+        ),
     }
 }
 
 fn request_line(ex: &Exchange) -> String {
     let (m, t) = match &ex.request {
-        Some(q) => (escape(&q.method).into_owned(), escape(&q.target).into_owned()),
+        Some(q) => (
+            escape(&q.method).into_owned(),
+            escape(&q.target).into_owned(),
+        ),
         None => ("-".into(), "-".into()),
     };
     let s = ex
@@ -58,7 +65,12 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
         let first = &r.legs[l0].exchanges[e0];
         let head = first.request.as_ref().map_or("-".to_string(), |q| {
             let host = q.msg.header("host").unwrap_or("");
-            format!("{} {}{}", escape(&q.method), escape(host), escape(&q.target))
+            format!(
+                "{} {}{}",
+                escape(&q.method),
+                escape(host),
+                escape(&q.target)
+            )
         });
         let status = first
             .response
@@ -108,7 +120,8 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
         let app = match &leg.conn.app {
             AppInfo::Tls { sni, .. } => format!(
                 "tls sni={}",
-                sni.as_deref().map_or("-".into(), |s| escape(s).into_owned())
+                sni.as_deref()
+                    .map_or("-".into(), |s| escape(s).into_owned())
             ),
             AppInfo::Upgraded { .. } => "http-upgraded".into(),
             _ => String::new(),
@@ -185,7 +198,8 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
         let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links});
         line(out, &v)?;
     }
-    let v = json!({"kind": "cluster", "missing": r.cluster.missing, "warnings": r.cluster.warnings});
+    let v =
+        json!({"kind": "cluster", "missing": r.cluster.missing, "warnings": r.cluster.warnings});
     line(out, &v)
 }
 
