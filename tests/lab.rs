@@ -410,4 +410,141 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
         }
     }
     assert!(to_v2 > 0, "round robin sent nothing to reviews-v2");
+    join_matches_the_kernel(&bundle, &truth);
+}
+
+/// hopscope's join (`analyze BUNDLE --json`) against what the kernel and the sidecar did:
+/// every NodePort / ClusterIP connection's endpoint and SNAT as conntrack recorded them, every
+/// sidecar request's upstream as the sidecar logged it, and one journey per client request.
+fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .args(["analyze", "--json"])
+        .arg(bundle)
+        .output()
+        .expect("hopscope runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let hop = |v: &Value, kind: &str| -> Option<Value> {
+        v["path"]["hops"]
+            .as_array()?
+            .iter()
+            .find(|h| h["kind"] == kind)
+            .cloned()
+    };
+    // kube-proxy: each conntrack connection to a service frontend, seen in the node capture.
+    let mut checked = 0;
+    for c in truth["connections"]["node/node-1"].as_array().unwrap() {
+        if c["dnat"] != true {
+            continue;
+        }
+        let (src, dst) = (
+            c["orig"]["src"].as_str().unwrap(),
+            c["orig"]["dst"].as_str().unwrap(),
+        );
+        let Some(conn) = lines.iter().find(|l| {
+            l["kind"] == "connection"
+                && l["point"] == "node node-1"
+                && l["client"] == src
+                && l["server"] == dst
+        }) else {
+            panic!("conntrack connection {src} → {dst} not in the node capture's legs");
+        };
+        assert_eq!(conn["leg"], "service", "{conn}");
+        let h = hop(conn, "kube-service").expect("a kube-service hop");
+        assert_eq!(h["to"], c["endpoint"], "endpoint of {src} → {dst}: {h}");
+        assert_eq!(h["evidence"], "observed", "{h}");
+        let snat = if c["snat"] == true {
+            c["seen_by_endpoint_from"].clone()
+        } else {
+            Value::Null
+        };
+        assert_eq!(h["snat"], snat, "SNAT of {src} → {dst}: {h}");
+        let sep = c["sep_chain"].as_str().unwrap();
+        assert!(
+            h["via"].as_array().unwrap().iter().any(|v| v == sep),
+            "{sep} not among the chains passed: {h}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} service connections checked");
+    // The sidecar: each outbound request's upstream is the server the proxy logged.
+    let mut upstreams = 0;
+    for r in truth["requests"].as_array().unwrap() {
+        if r["frontend"] != "virtualOutbound" {
+            continue;
+        }
+        let client = r["downstream_remote"].as_str().unwrap();
+        let path = r["path"].as_str().unwrap();
+        let Some(ex) = lines.iter().find(|l| {
+            l["kind"] == "exchange"
+                && l["leg"] == "app→sidecar"
+                && l["client"] == client
+                && l["request"]["target"] == path
+        }) else {
+            panic!("request {path} from {client} not found as an app→sidecar exchange");
+        };
+        assert_eq!(ex["original_dst"], r["downstream_local"], "{ex}");
+        let h = hop(ex, "envoy").expect("an envoy hop");
+        if r["cluster"] == "PassthroughCluster" {
+            assert!(
+                h["via"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v == "cluster PassthroughCluster"),
+                "{h}"
+            );
+        } else {
+            assert_eq!(h["to"], r["server"], "upstream of {path}: {h}");
+            assert_eq!(h["evidence"], "observed", "{h}");
+            let cl = format!("cluster {}", r["cluster"].as_str().unwrap());
+            assert!(
+                h["via"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v.as_str() == Some(cl.as_str())),
+                "{h}"
+            );
+        }
+        upstreams += 1;
+    }
+    assert!(upstreams >= 5, "only {upstreams} sidecar requests checked");
+    // Journeys: every request the client sent to the NodePort heads its own journey, and the
+    // sidecar's legs of it are in that journey.
+    let journeys: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "journey").collect();
+    let client_requests = lines
+        .iter()
+        .filter(|l| {
+            l["kind"] == "exchange"
+                && l["leg"] == "service"
+                && l["client"].as_str().unwrap().starts_with("192.168.50.20:")
+                // 30081 is ratings (eTP=Local), which has no sidecar.
+                && l["server"] == "192.168.50.10:30080"
+        })
+        .count();
+    assert!(client_requests >= 8, "{client_requests} client requests");
+    let with_sidecar = journeys
+        .iter()
+        .filter(|j| {
+            let legs: Vec<&Value> = j["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| &m["leg"])
+                .collect();
+            legs.contains(&&Value::from("service")) && legs.contains(&&Value::from("sidecar→app"))
+        })
+        .count();
+    assert_eq!(
+        with_sidecar, client_requests,
+        "each NodePort request stitched through its sidecar"
+    );
 }
