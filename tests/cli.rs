@@ -273,3 +273,52 @@ fn snapshot_fetch_refuses_anything_but_loopback() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("only loopback"), "{err}");
 }
+
+/// The README's main command: the lab bundle in captures/ shows the path of every request.
+#[test]
+fn the_sample_bundle_shows_the_path_of_every_request() {
+    let out = hopscope(
+        &[
+            "analyze",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/captures/bookinfo-lab"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("JOURNEYS ("), "{text}");
+    for needle in [
+        "node port default/productpage:http",
+        "KUBE-NODEPORTS",
+        "KUBE-SEP-",
+        "ISTIO_IN_REDIRECT",
+        "ISTIO_REDIRECT",
+        "listener virtualOutbound",
+        "cluster outbound|9080||reviews.default.svc.cluster.local",
+        "[observed",
+    ] {
+        assert!(text.contains(needle), "{needle} missing");
+    }
+    // Every exchange line of the JSON form carries a path with at least its client hop.
+    let out = hopscope(
+        &[
+            "analyze",
+            "--json",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/captures/bookinfo-lab"),
+        ],
+        None,
+    );
+    let mut exchanges = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["kind"] == "exchange" {
+            exchanges += 1;
+            assert!(
+                v["path"]["hops"].as_array().is_some_and(|h| !h.is_empty()),
+                "{v}"
+            );
+            assert!(v["journey"].as_u64().is_some(), "{v}");
+        }
+    }
+    assert!(exchanges > 50, "{exchanges}");
+}
