@@ -517,6 +517,29 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
         upstreams += 1;
     }
     assert!(upstreams >= 5, "only {upstreams} sidecar requests checked");
+    // Observed vs configured: the reviews split counts exactly what the sidecar logged.
+    let cluster = "outbound|9080||reviews.default.svc.cluster.local";
+    let mut logged: BTreeMap<String, u64> = BTreeMap::new();
+    for r in truth["requests"].as_array().unwrap() {
+        if r["cluster"] == cluster {
+            *logged
+                .entry(r["server"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let decision = format!("envoy cluster {cluster}");
+    let split = lines
+        .iter()
+        .find(|l| l["kind"] == "split" && l["decision"] == decision.as_str())
+        .expect("a split line for the reviews cluster");
+    for d in split["destinations"].as_array().unwrap() {
+        let n = logged
+            .get(d["addr"].as_str().unwrap())
+            .copied()
+            .unwrap_or(0);
+        assert_eq!(d["observed"], n, "{split}");
+        assert_eq!(d["configured"], 0.5, "{split}");
+    }
     // Journeys: every request the client sent to the NodePort heads its own journey, and the
     // sidecar's legs of it are in that journey.
     let journeys: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "journey").collect();

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod hops;
 pub mod journey;
 pub mod run;
+pub mod split;
 pub mod twins;
 
 pub use classify::{classify, LegClass, PointFacts, PointKind};

@@ -7,6 +7,7 @@ use super::escape::escape;
 use super::path::{hop_line, path_json, shown_hops};
 use super::timefmt::{clock, duration};
 use super::JsonSink;
+use crate::join::split::splits;
 use crate::join::{Cluster, Joined, Leg};
 use crate::model::{AppInfo, Connection, Exchange};
 use crate::pipeline::Sink;
@@ -138,6 +139,33 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
             writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
         }
     }
+    let splits = splits(request_paths(r.joined));
+    if !splits.is_empty() {
+        writeln!(
+            out,
+            "\nSPLIT (requests observed per destination vs configured share)"
+        )?;
+        for s in &splits {
+            let total: u64 = s.destinations.iter().map(|d| d.2).sum::<u64>() + s.unexpected;
+            writeln!(out, "  {}  ({total} requests)", escape(&s.decision))?;
+            for (addr, p, n) in &s.destinations {
+                let seen = if total == 0 {
+                    0.0
+                } else {
+                    *n as f64 * 100.0 / total as f64
+                };
+                writeln!(
+                    out,
+                    "    {:<52}  configured {:>5.1}%  observed {n:>4} ({seen:.1}%)",
+                    r.cluster.describe(*addr),
+                    p * 100.0
+                )?;
+            }
+            if s.unexpected > 0 {
+                writeln!(out, "    outside the configured set: {}", s.unexpected)?;
+            }
+        }
+    }
     if !r.cluster.missing.is_empty() || !r.cluster.warnings.is_empty() {
         writeln!(out, "\nBUNDLE")?;
         for m in &r.cluster.missing {
@@ -148,6 +176,19 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every request's path with its journey.
+fn request_paths(j: &Joined) -> impl Iterator<Item = (usize, &crate::model::Path)> {
+    j.exchange_paths
+        .iter()
+        .enumerate()
+        .flat_map(move |(l, paths)| {
+            paths
+                .iter()
+                .enumerate()
+                .map(move |(e, p)| (j.exchange_journey[l][e], p))
+        })
 }
 
 /// A line of the plain JSON report as a value, to add the join's fields to.
@@ -196,6 +237,16 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
             .collect();
         let links: Vec<&str> = journey.links.iter().map(|k| k.as_str()).collect();
         let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links});
+        line(out, &v)?;
+    }
+    for s in splits(request_paths(j)) {
+        let d: Vec<Value> = s
+            .destinations
+            .iter()
+            .map(|(a, p, n)| json!({"addr": a.to_string(), "configured": p, "observed": n}))
+            .collect();
+        let v = json!({"kind": "split", "decision": s.decision, "destinations": d,
+                       "unexpected": s.unexpected});
         line(out, &v)?;
     }
     let v =
