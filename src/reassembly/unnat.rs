@@ -18,16 +18,21 @@
 //! connection records the alias as its original destination (what SO_ORIGINAL_DST would
 //! return). Only this exact proof creates an alias; addresses and ports are never guessed.
 //!
-//! Bounded: at most `LIMIT` SYNs and `LIMIT` aliases are kept (oldest forgotten first), so a
-//! connection opened more than `LIMIT` redirected connections ago may lose its original
-//! destination in the report; its bytes are still reassembled (as two one-way halves).
+//! Bounded: a SYN is kept only until its first SYN-ACK (at most `PENDING` unanswered ones),
+//! and at most `LIMIT` aliases (oldest forgotten first), so a connection opened more than
+//! `LIMIT` redirected connections ago may lose its original destination in the report; its
+//! bytes are still reassembled (as two one-way halves). Memory does not grow with the
+//! capture: a capture without redirects holds only the SYNs in flight.
 
 use crate::model::Segment;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-/// SYNs and aliases remembered at most (each).
+/// Aliases (redirected connections) remembered at most.
 const LIMIT: usize = 1 << 16;
+/// Unanswered SYNs remembered at most: an answered SYN is forgotten at its SYN-ACK, so only
+/// SYNs in flight (or never answered: scans, drops) wait here.
+const PENDING: usize = 1 << 12;
 /// Distinct destinations remembered per SYN (pre/post NAT copies; more means a SYN flood
 /// with one ISN, and the extras are not worth keeping).
 const VIEWS: usize = 4;
@@ -81,7 +86,7 @@ impl Unnat {
             if views.len() < VIEWS && !views.contains(&seg.dst) {
                 views.push(seg.dst);
             }
-            while self.syn_order.len() > LIMIT {
+            while self.syn_order.len() > PENDING {
                 if let Some(old) = self.syn_order.pop_front() {
                     self.syns.remove(&old);
                 }
@@ -90,7 +95,9 @@ impl Unnat {
         }
         // SYN-ACK from `seg.src` to the client `seg.dst`.
         let key = (seg.dst, seg.ack.wrapping_sub(1));
-        let Some(views) = self.syns.get(&key) else {
+        // The first answer decides; a second SYN-ACK (the pre-NAT copy of an answered
+        // connection, or a retransmission) finds nothing and changes nothing.
+        let Some(views) = self.syns.remove(&key) else {
             return;
         };
         if views.contains(&seg.src) || self.aliases.contains_key(&(seg.src, seg.dst)) {
@@ -224,7 +231,7 @@ mod tests {
                 i.wrapping_add(1),
             ));
         }
-        assert!(u.syns.len() <= LIMIT && u.aliases.len() <= LIMIT);
+        assert!(u.syns.len() <= PENDING && u.aliases.len() <= LIMIT);
         assert!(u.originals.len() <= LIMIT);
     }
 }
