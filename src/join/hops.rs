@@ -256,11 +256,12 @@ fn dnat_addr(o: &Outcome, frontend: SocketAddr) -> Option<SocketAddr> {
     }
 }
 
-/// Chain names an outcome passed, each once, in order.
+/// Chain names an outcome passed, each once, in the order first entered (a chain returned
+/// to after a jump, `KUBE-EXT-… → KUBE-MARK-MASQ → KUBE-EXT-…`, is not named twice).
 fn chains(o: &Outcome) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for s in &o.steps {
-        if v.last() != Some(&s.chain) {
+        if !v.contains(&s.chain) {
             v.push(s.chain.clone());
         }
     }
