@@ -440,6 +440,7 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
     };
     // kube-proxy: each conntrack connection to a service frontend, seen in the node capture.
     let mut checked = 0;
+    let mut affinity = 0;
     for c in truth["connections"]["node/node-1"].as_array().unwrap() {
         if c["dnat"] != true {
             continue;
@@ -471,9 +472,23 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
             h["via"].as_array().unwrap().iter().any(|v| v == sep),
             "{sep} not among the chains passed: {h}"
         );
+        // The kernel's affinity list holds this client: the hop says it is pinned.
+        let src_ip = src.rsplit_once(':').unwrap().0;
+        let pinned = truth["affinity"][sep]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|e| e["src"] == src_ip));
+        if pinned {
+            let note = h["note"].as_str().unwrap();
+            assert!(note.contains(&format!("in the {sep} list")), "{h}");
+            affinity += 1;
+        }
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} service connections checked");
+    assert!(
+        affinity >= 2,
+        "only {affinity} affinity connections checked"
+    );
     // The sidecar: each outbound request's upstream is the server the proxy logged.
     let mut upstreams = 0;
     for r in truth["requests"].as_array().unwrap() {

@@ -232,7 +232,17 @@ fn node(d: &NetnsDir, inv: &Inventory, warnings: &mut Vec<String>) -> NodeView {
             }
         }
     }
+    let mut affinity = Vec::new();
+    if let Some(f) = d.file("xt_recent.txt") {
+        if let Some(text) = read(&f, warnings) {
+            match hopscope::k8s::recent::parse(&text) {
+                Ok(lists) => affinity.extend(lists),
+                Err(e) => warnings.push(format!("{}: {e}", f.display())),
+            }
+        }
+    }
     NodeView {
+        affinity,
         dataplane: super::dataplane::node_dataplane(d, warnings),
         conntrack: nat_entries(d, warnings),
         addresses: addrs,

@@ -114,6 +114,7 @@ fn node(out: &Path, args: &SnapshotArgs, log: &mut Log) -> anyhow::Result<usize>
         n += copy("/proc/net/nf_conntrack", &dir.join("conntrack.txt"), log) as usize;
     }
     n += addresses(&dir.join("addresses.txt"), None, log) as usize;
+    n += xt_recent(&dir.join("xt_recent.txt"), log) as usize;
     let kubectl = out.join("kubectl");
     std::fs::create_dir_all(&kubectl)?;
     let get = [
@@ -245,6 +246,26 @@ fn addresses(file: &Path, netns: Option<&Path>, log: &mut Log) -> bool {
         })
         .collect();
     !addrs.is_empty() && std::fs::write(file, addrs.join("\n") + "\n").is_ok()
+}
+
+/// kube-proxy's ClientIP affinity lists (`/proc/net/xt_recent/*`), one `== NAME` header each.
+fn xt_recent(file: &Path, log: &mut Log) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc/net/xt_recent") else {
+        log.note("skipped /proc/net/xt_recent: not present (no -m recent rules)".into());
+        return false;
+    };
+    let mut names: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    let mut text = String::new();
+    for p in names {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        text.push_str(&format!("== {name}\n"));
+        text.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+    }
+    !text.is_empty() && std::fs::write(file, text).is_ok()
 }
 
 /// A path component from a name (no separators, no dot-dot).

@@ -80,6 +80,8 @@ pub struct NodeView {
     pub addresses: Vec<IpAddr>,
     pub dataplane: Option<Box<dyn Dataplane>>,
     pub conntrack: Vec<NatEntry>,
+    /// Affinity lists (`-m recent` / nft affinity sets) and the sources each holds.
+    pub affinity: Vec<(String, Vec<IpAddr>)>,
 }
 
 /// State of one pod netns.

@@ -212,6 +212,14 @@ fn kube_hop(leg: &LegCtx<'_>, cluster: &Cluster) -> Hop {
             }
             if let Some(a) = shown.and_then(|o| o.affinity.as_ref()) {
                 note.push_str(&format!(", ClientIP affinity {} s", a.timeout_secs));
+                let pinned = cluster
+                    .nodes
+                    .iter()
+                    .flat_map(|n| n.affinity.iter())
+                    .any(|(name, ips)| *name == a.name && ips.contains(&c.client.ip()));
+                if pinned {
+                    note.push_str(&format!(" (the client is in the {} list)", a.name));
+                }
             }
             if let (Some(to), false) = (to, taken.is_some() || dnat.is_empty()) {
                 note.push_str(&format!(
@@ -279,6 +287,12 @@ fn walk_nodes(
     let mut facts = Facts::tcp_in(client, frontend);
     facts.dst_local = node.addresses.contains(&frontend.ip());
     facts.src_local = node.addresses.contains(&client.ip());
+    facts.affinity_hits = node
+        .affinity
+        .iter()
+        .filter(|(_, ips)| ips.contains(&client.ip()))
+        .map(|(name, _)| name.clone())
+        .collect();
     if facts.src_local {
         facts.hook = Hook::Output;
     }

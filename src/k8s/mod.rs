@@ -10,4 +10,5 @@ pub mod iptables;
 pub mod ipvs;
 pub mod kubectl;
 pub mod nft;
+pub mod recent;
 pub mod walk;

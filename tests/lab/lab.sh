@@ -235,6 +235,8 @@ collect() {
     nsx $RV ss -ntlp >"$rvdir/listen.txt"
     (cd "$HERE" && "$PY" kubectl.py) >"$out/kubectl/cluster.json"
     cp "$STATE/cfg/haproxy.cfg" "$STATE/cfg/kube-proxy.rules" "$STATE/out/node-xt_recent.txt" "$out/lab/"
+    # The affinity lists, where a bundle keeps them (docs/bundle.md).
+    cp "$STATE/out/node-xt_recent.txt" "$out/node/node-1/xt_recent.txt"
     cp "$STATE/out/sidecar.out" "$out/lab/sidecar.log"
     cat "$STATE"/out/app-*.err >"$out/lab/apps.log"
     # SLL2 captures name interfaces by ifindex only; this maps them, per netns.
