@@ -5,6 +5,7 @@
 //! Every parser here is pure: text or bytes in, data out, errors naming the line (or JSON
 //! pointer) and what was expected. Reading the files is the CLI's job.
 
+pub mod chain_hash;
 pub mod conntrack;
 pub mod iptables;
 pub mod ipvs;

@@ -112,6 +112,21 @@ pub enum Verdict {
     Reject,
 }
 
+impl Verdict {
+    /// The order outcomes of equal probability are listed in (DNAT by address and port, then
+    /// REDIRECT, TPROXY, ACCEPT, DROP, REJECT), so every dataplane's walk sorts alike.
+    pub fn sort_key(&self) -> (u8, Option<IpAddr>, u16) {
+        match self {
+            Verdict::Dnat { addr, port } => (0, Some(*addr), port.unwrap_or(0)),
+            Verdict::Redirect { port } => (1, None, *port),
+            Verdict::Tproxy { addr, port } => (2, *addr, *port),
+            Verdict::Accept => (3, None, 0),
+            Verdict::Drop => (4, None, 0),
+            Verdict::Reject => (5, None, 0),
+        }
+    }
+}
+
 /// Session affinity that would pin this client to the outcome's endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Affinity {

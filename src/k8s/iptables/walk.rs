@@ -472,24 +472,13 @@ fn addr_type_matches(types: &[String], ip: IpAddr, local: bool) -> bool {
     })
 }
 
-fn verdict_key(v: &Verdict) -> (u8, Option<IpAddr>, u16) {
-    match v {
-        Verdict::Dnat { addr, port } => (0, Some(*addr), port.unwrap_or(0)),
-        Verdict::Redirect { port } => (1, None, *port),
-        Verdict::Tproxy { addr, port } => (2, *addr, *port),
-        Verdict::Accept => (3, None, 0),
-        Verdict::Drop => (4, None, 0),
-        Verdict::Reject => (5, None, 0),
-    }
-}
-
 /// Merges outcomes with the same verdict, masquerade and affinity (summing probabilities and
 /// keeping the steps of the likeliest), then sorts: probability descending, then verdict.
 fn merge(mut outs: Vec<Outcome>) -> Vec<Outcome> {
     let order = |a: &Outcome, b: &Outcome| -> Ordering {
         b.probability
             .total_cmp(&a.probability)
-            .then_with(|| verdict_key(&a.verdict).cmp(&verdict_key(&b.verdict)))
+            .then_with(|| a.verdict.sort_key().cmp(&b.verdict.sort_key()))
             .then_with(|| a.masquerade.cmp(&b.masquerade))
     };
     outs.sort_by(order);

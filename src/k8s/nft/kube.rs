@@ -13,36 +13,13 @@
 
 use std::net::IpAddr;
 
-use sha2::{Digest, Sha256};
-
 use super::{ElemData, NftRuleset, NftTable, NftVerdict, Stmt, Value, VmapRef};
 use crate::k8s::walk::Proto;
-
-/// RFC 4648 base32 (standard alphabet, padding dropped: only a prefix is used).
-fn base32(data: &[u8]) -> String {
-    const ALPHA: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for &b in data {
-        buf = (buf << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHA[((buf >> bits) & 31) as usize]));
-        }
-        buf &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHA[((buf << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
 
 /// `B32(sha256(n))[0:8] + "-" + n`: the base of kube-proxy's per-service and per-endpoint
 /// chain names (`service-`, `external-`, `local-`, `firewall-`, `endpoint-`, `affinity-`).
 pub fn chain_name_base(n: &str) -> String {
-    let h = base32(&Sha256::digest(n.as_bytes()));
-    format!("{}-{n}", h.get(..8).unwrap_or(""))
+    format!("{}-{n}", crate::k8s::chain_hash::sha256_base32(n, 8))
 }
 
 /// `ns/svc/proto/portName` as kube-proxy spells it (`tcp`, `udp`, `sctp`).
@@ -287,15 +264,6 @@ mod tests {
             service_port_name("ns1", "svc1", Proto::Tcp, "p80"),
             "ns1/svc1/tcp/p80"
         );
-    }
-
-    #[test]
-    fn base32_rfc4648_vectors() {
-        // RFC 4648 section 10 (padding dropped).
-        assert_eq!(base32(b""), "");
-        assert_eq!(base32(b"f"), "MY");
-        assert_eq!(base32(b"fo"), "MZXQ");
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
     }
 
     #[test]

@@ -2,35 +2,10 @@
 //! domain.md §1.3), for both eras of the service port name, and the check that a chain's name
 //! still hashes from the service it serves (a mismatch means a stale or edited snapshot).
 
-use sha2::{Digest, Sha256};
-
 use super::service_hash;
 
-/// RFC 4648 base32 (upper case, as Go's `base32.StdEncoding`) of `bytes`, first 16 characters.
-fn base32_16(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(16);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        acc = (acc << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 && out.len() < 16 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
-        }
-        acc &= (1 << bits) - 1;
-        if out.len() == 16 {
-            break;
-        }
-    }
-    if bits > 0 && out.len() < 16 {
-        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
-
 fn hash16(input: &str) -> String {
-    base32_16(&Sha256::digest(input.as_bytes()))
+    crate::k8s::chain_hash::sha256_base32(input, 16)
 }
 
 /// `<H>` of `KUBE-SVC-H` etc. (proxier.go `portProtoHash`): base32(sha256(spn + proto))[:16].
@@ -130,12 +105,5 @@ mod tests {
             Some("10.180.0.2:80")
         ));
         assert!(!check("KUBE-SVC-short", "ns1/svc1:p80", "tcp", None));
-    }
-
-    #[test]
-    fn base32_matches_rfc4648() {
-        // RFC 4648 §10: BASE32("foobar") = "MZXW6YTBOI======".
-        assert_eq!(base32_16(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(base32_16(&[0xff; 10]), "7777777777777777");
     }
 }
