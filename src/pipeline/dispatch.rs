@@ -12,7 +12,7 @@
 //! behind a full channel.
 
 use super::forward::Forward;
-use super::shard::{owner, Worker, WATERMARK_EVERY};
+use super::shard::{owner_of, Worker, WATERMARK_EVERY};
 use super::Summary;
 use crate::capture::Capture;
 use crate::decode::{DecodeConfig, Decoder};
@@ -76,9 +76,7 @@ pub(super) fn dispatch(
             // Both halves of a connection redirected inside the capture point must reach
             // one shard: route by the joined view, forward the segment as captured (the
             // shard's reassembler joins the halves itself and records the original dst).
-            let mut view = segment.clone();
-            unnat.view(&mut view);
-            let to = owner(&view, shards);
+            let to = owner_of(unnat.observe(&segment), segment.dst, shards);
             if to == 0 {
                 own.own(frame_no, &segment);
             } else {

@@ -220,9 +220,8 @@ fn drive(
     while let Some(frame) = capture.next_frame() {
         frame_no += 1;
         summary.add_frame(&frame);
-        if let Some(mut segment) = decoder.decode(&frame, frame_no) {
-            flows.unnat(&mut segment);
-            flows.process(&segment, &mut out);
+        if let Some(segment) = decoder.decode(&frame, frame_no) {
+            flows.process_unnat(&segment, &mut out);
             deliver(&mut out, &mut summary)?;
         }
         if frame_no % PROGRESS_EVERY == 0 {

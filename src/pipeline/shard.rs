@@ -110,13 +110,13 @@ impl Batch {
     }
 }
 
-/// The shard a segment's connection belongs to: a hash of its 4-tuple, the same both ways
+/// The shard of a connection whose segment shows `src → dst`: a hash of the 4-tuple, the same both ways
 /// (the two endpoints are folded and added, then mixed with MurmurHash3's whole finalizer;
 /// SipHash cost ~240 instructions a packet here, this ~20). Its first half alone left the low
 /// bits a function of few input bits: ephemeral ports in a row split 61/39 by packets on the
 /// bookinfo capture, against 49/51 with both halves.
-pub(super) fn owner(seg: &Segment<'_>, shards: usize) -> usize {
-    let mut h = fold(seg.src).wrapping_add(fold(seg.dst));
+pub(super) fn owner_of(src: SocketAddr, dst: SocketAddr, shards: usize) -> usize {
+    let mut h = fold(src).wrapping_add(fold(dst));
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -232,11 +232,8 @@ impl Worker {
         if let Some(segment) = segment {
             // The shard's own unnat sees both halves of a redirected connection (the
             // dispatcher routed them here together, see `dispatch`) and joins them.
-            let mut segment = segment.clone();
-            flows.unnat(&mut segment);
-            let segment = &segment;
             let before = flows.stats().connections;
-            flows.process(segment, out);
+            flows.process_unnat(segment, out);
             let key = at(Phase::Segment, Class::Result);
             let id = flows.stats().connections;
             if id > before {

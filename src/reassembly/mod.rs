@@ -265,6 +265,20 @@ impl<H: StreamHandler> Reassembler<H> {
         self.unnat.view(seg);
     }
 
+    /// [`Reassembler::unnat`] then [`Reassembler::process`], for a segment the caller cannot
+    /// change; copies it only when its source is rewritten.
+    #[inline]
+    pub fn process_unnat(&mut self, seg: &Segment<'_>, ctx: &mut H::Ctx) {
+        let src = self.unnat.observe(seg);
+        if src == seg.src {
+            self.process(seg, ctx);
+        } else {
+            let mut shown = seg.clone();
+            shown.src = src;
+            self.process(&shown, ctx);
+        }
+    }
+
     pub fn process(&mut self, seg: &Segment<'_>, ctx: &mut H::Ctx) {
         self.stats.segments += 1;
         if seg.ts > self.quiet_until {

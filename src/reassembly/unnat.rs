@@ -60,14 +60,22 @@ impl Unnat {
     /// connection has been seen.
     #[inline]
     pub fn view(&mut self, seg: &mut Segment<'_>) {
+        seg.src = self.observe(seg);
+    }
+
+    /// [`Unnat::view`] without the rewrite: takes the segment in and returns the source it
+    /// is to be presented with (where a copy of the segment is not worth making).
+    #[inline]
+    pub fn observe(&mut self, seg: &Segment<'_>) -> SocketAddr {
         if seg.flags.syn() {
             self.syn(seg);
         }
         if !self.aliases.is_empty() {
             if let Some(&shown) = self.aliases.get(&(seg.src, seg.dst)) {
-                seg.src = shown;
+                return shown;
             }
         }
+        seg.src
     }
 
     /// The original destination of the connection `client → server` when its replies came
