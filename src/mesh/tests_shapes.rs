@@ -375,7 +375,7 @@ fn clusters_format_json() {
 
 #[test]
 fn old_istioctl_endpoints_are_cluster_statuses() {
-    // istioctl ≤1.11 `proxy-config endpoints -o json` printed the `cluster_statuses` entries
+    // Older istioctl `proxy-config endpoints -o json` printed the `cluster_statuses` entries
     // of /clusters?format=json as a bare array (istioctl/pkg/writer/envoy/clusters
     // PrintEndpoints): build that array from the real file and read it back.
     let path = format!(
