@@ -27,3 +27,5 @@ mod tests;
 mod tests_prop;
 #[cfg(test)]
 mod tests_shapes;
+#[cfg(test)]
+mod tests_v2;

@@ -1,5 +1,5 @@
 //! Every Envoy admin input shape on real files: each dump in ../shared/fixtures/envoy/ and in
-//! tests/data/third-party/envoy/ (the Envoy 1.7 v2alpha map of configs, a v3 envelope of
+//! tests/data/third-party/envoy/ (the v2alpha dumps in detail: `tests_v2`; here a v3 envelope of
 //! `envoy.api.v2.*` resources, a bare v2alpha section, istioctl `proxy-config … -o json`
 //! arrays, `/clusters?format=json`), with counts checked by
 //! `python3 tests/data/envoy-counts.py` (an independent reading, documented in
@@ -8,8 +8,8 @@
 use std::net::SocketAddr;
 
 use crate::mesh::envoy::{
-    parse_admin, parse_clusters_json, Address, AdminDoc, ClusterType, ClustersText, ConfigDump,
-    HcmRoutes, HostAddr, Origin, TcpTarget,
+    parse_admin, parse_clusters_json, Address, AdminDoc, ClustersText, ConfigDump, HcmRoutes,
+    HostAddr, Origin, TcpTarget,
 };
 use crate::mesh::RouteOutcome;
 
@@ -27,6 +27,14 @@ const THIRD_PARTY: &[Counts] = &[
         92,
         143,
         143,
+    ),
+    (
+        "istio-1.4.10-gke-httpbin-sidecar-config_dump.json",
+        32,
+        0,
+        15,
+        46,
+        0,
     ),
     (
         "istio-fork-v3-envelope-v2-resources-configdump.json",
@@ -112,7 +120,7 @@ fn read(path: &str) -> AdminDoc {
     parse_admin(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn dump(name: &str) -> ConfigDump {
+pub(super) fn dump(name: &str) -> ConfigDump {
     match read(&format!("{}/{DIR}/{name}", env!("CARGO_MANIFEST_DIR"))) {
         AdminDoc::Config(d) => *d,
         AdminDoc::Clusters(_) => panic!("{name}: read as /clusters"),
@@ -170,84 +178,8 @@ fn every_fixture_parses_with_its_counts() {
     }
 }
 
-fn sa(s: &str) -> SocketAddr {
+pub(super) fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
-}
-
-#[test]
-fn envoy_1_7_v2alpha_dump() {
-    let d = dump("istio-testdata-v2alpha-envoy-1.7-configdump.json");
-    let n = d.node.as_ref().unwrap();
-    assert_eq!(
-        (n.pod_name.as_str(), n.namespace.as_str(), n.ip),
-        (
-            "details-v1-9cb87c69-t2fdz",
-            "default",
-            Some("172.30.77.243".parse().unwrap())
-        )
-    );
-    assert_eq!(n.interception_mode, "REDIRECT");
-    // Per-service TCP listener, Envoy v1 tcp_proxy, not bound (deprecatedV1.bindToPort).
-    let m = d
-        .outbound(sa("172.21.134.116:443"), None, &[], "tls")
-        .unwrap();
-    assert_eq!(m.listener.name, "172.21.134.116_443");
-    assert!(!m.listener.bind_to_port);
-    assert_eq!(
-        m.filter_chain.tcp_target(),
-        Some(&TcpTarget::Cluster(
-            "outbound|443||istio-galley.istio-system.svc.cluster.local".into()
-        ))
-    );
-    // HTTP on 8080: the inline route config of the v2 `config` HCM.
-    let m = d
-        .outbound(sa("172.21.245.9:8080"), None, &[], "raw_buffer")
-        .unwrap();
-    assert_eq!(m.listener.name, "0.0.0.0_8080");
-    let routes = m.filter_chain.hcm_routes().unwrap();
-    assert!(matches!(routes, HcmRoutes::Inline(rc) if rc.name == "8080"));
-    let r = d
-        .route(routes, "istio-pilot.istio-system:8080", "/debug", &[])
-        .unwrap();
-    assert_eq!(
-        r.outcome,
-        RouteOutcome::Clusters(vec![(
-            "outbound|8080||istio-pilot.istio-system.svc.cluster.local".into(),
-            1.0
-        )])
-    );
-    // RDS "15004" from dynamicRouteConfigs, static "inbound|9080||…" from staticRouteConfigs.
-    let rds = HcmRoutes::Rds("15004".into());
-    let r = d
-        .route(&rds, "istio-telemetry.istio-system:15004", "/", &[])
-        .unwrap();
-    assert_eq!(
-        r.virtual_host.name,
-        "istio-telemetry.istio-system.svc.cluster.local:15004"
-    );
-    assert!(d
-        .route_config("inbound|9080||productpage.default.svc.cluster.local")
-        .is_some());
-    // v2 `hosts`: the xds-grpc endpoint is the DNS name; zipkin only in the bootstrap.
-    let eps = d.endpoints("xds-grpc", None);
-    assert_eq!(
-        eps.iter()
-            .map(|e| e.address.to_string())
-            .collect::<Vec<_>>(),
-        ["istio-pilot.istio-system:15010"]
-    );
-    assert_eq!(eps[0].source, "load_assignment");
-    let z = d.cluster("zipkin").unwrap();
-    assert_eq!(
-        (z.kind.clone(), z.origin),
-        (ClusterType::StrictDns, Origin::Static)
-    );
-    assert_eq!(
-        d.cluster("outbound|15004||istio-policy.istio-system.svc.cluster.local")
-            .unwrap()
-            .eds_key(),
-        "outbound|15004||istio-policy.istio-system.svc.cluster.local"
-    );
 }
 
 #[test]

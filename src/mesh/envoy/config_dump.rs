@@ -69,7 +69,8 @@ pub struct BootstrapNode {
     /// `INSTANCE_IPS`, comma-separated in the metadata.
     pub instance_ips: Vec<IpAddr>,
     pub istio_version: String,
-    /// `user_agent_build_version.version` as `major.minor.patch`.
+    /// `user_agent_build_version.version` as `major.minor.patch` (or, in v2 dumps, the version
+    /// field of `build_version`).
     pub envoy_version: String,
 }
 
@@ -219,6 +220,14 @@ impl BootstrapNode {
                     v.u32("minor_number")?.unwrap_or(0),
                     v.u32("patch")?.unwrap_or(0)
                 );
+            }
+        }
+        if node.envoy_version.is_empty() {
+            // v2 `build_version`: `<sha>/1.12.6/Clean/RELEASE/BoringSSL-FIPS`.
+            let bv = n.string("build_version")?;
+            let version = bv.split('/').nth(1).unwrap_or_default();
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                node.envoy_version = version.to_string();
             }
         }
         node.id = id;
