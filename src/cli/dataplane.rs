@@ -10,8 +10,15 @@ use hopscope::k8s::iptables::{self, Family};
 use hopscope::k8s::{ipvs, nft};
 use hopscope::mesh::envoy::{parse_admin, AdminDoc, ClustersText, ConfigDump};
 
+/// Bundle files are text of a bounded size (the bound `cluster.rs` applies too).
+const FILE_LIMIT: u64 = 512 << 20;
+
 fn text(d: &NetnsDir, name: &str, warnings: &mut Vec<String>) -> Option<(String, String)> {
     let f = d.file(name)?;
+    if std::fs::metadata(&f).is_ok_and(|m| m.len() > FILE_LIMIT) {
+        warnings.push(format!("{}: over {FILE_LIMIT} bytes, skipped", f.display()));
+        return None;
+    }
     match std::fs::read(&f) {
         Ok(b) => Some((
             f.display().to_string(),
