@@ -73,7 +73,7 @@ pub fn load(files: &BundleFiles) -> Cluster {
     }
     if c.pods.iter().any(|p| p.sidecar) && c.pods.iter().all(|p| p.mesh.is_none()) {
         c.missing
-            .push("Envoy config (pod/NS/POD/config_dump.json) for the sidecar pods".into());
+            .push("Envoy config (pod/NS/POD/config_dump.json or the istioctl proxy-config files) for the sidecar pods".into());
     }
     c
 }

@@ -8,10 +8,17 @@ use hopscope::join::{Dataplane, PodView};
 use hopscope::k8s::iptables::istio::Interception;
 use hopscope::k8s::iptables::{self, Family};
 use hopscope::k8s::{ipvs, nft};
-use hopscope::mesh::envoy::{parse_clusters, parse_config_dump};
+use hopscope::mesh::envoy::{parse_admin, AdminDoc, ClustersText, ConfigDump};
+
+/// Bundle files are text of a bounded size (the bound `cluster.rs` applies too).
+const FILE_LIMIT: u64 = 512 << 20;
 
 fn text(d: &NetnsDir, name: &str, warnings: &mut Vec<String>) -> Option<(String, String)> {
     let f = d.file(name)?;
+    if std::fs::metadata(&f).is_ok_and(|m| m.len() > FILE_LIMIT) {
+        warnings.push(format!("{}: over {FILE_LIMIT} bytes, skipped", f.display()));
+        return None;
+    }
     match std::fs::read(&f) {
         Ok(b) => Some((
             f.display().to_string(),
@@ -92,27 +99,46 @@ fn apply(i: &Interception, view: &mut PodView) {
     view.proxy_uid = i.proxy_uids.first().copied();
 }
 
+/// A pod netns's Envoy files (docs/bundle.md), each read by shape (`parse_admin`): the
+/// config dump first, so it wins over the istioctl files on a name they share.
+const ENVOY_FILES: &[&str] = &[
+    "config_dump.json",
+    "bootstrap.json",
+    "listeners.json",
+    "routes.json",
+    "clusters.json",
+    "endpoints.json",
+    "clusters.txt",
+];
+
 pub fn pod_mesh(d: &NetnsDir, view: &mut PodView, warnings: &mut Vec<String>) {
-    let Some((f, t)) = text(d, "config_dump.json", warnings) else {
+    let mut dump: Option<ConfigDump> = None;
+    let mut clusters: Option<ClustersText> = None;
+    for name in ENVOY_FILES {
+        let Some((f, t)) = text(d, name, warnings) else {
+            continue;
+        };
+        match parse_admin(&t) {
+            Ok(AdminDoc::Config(c)) => {
+                let mut c = *c;
+                for w in c.warnings.drain(..) {
+                    warnings.push(format!("{f}: {w}"));
+                }
+                match &mut dump {
+                    Some(x) => x.merge(c),
+                    None => dump = Some(c),
+                }
+            }
+            Ok(AdminDoc::Clusters(c)) => match &mut clusters {
+                Some(x) => x.merge(c),
+                None => clusters = Some(c),
+            },
+            Err(e) => warnings.push(format!("{f}: {e}")),
+        }
+    }
+    let Some(dump) = dump else {
         return;
     };
-    let dump = match parse_config_dump(&t) {
-        Ok(dump) => dump,
-        Err(e) => {
-            warnings.push(format!("{f}: {e}"));
-            return;
-        }
-    };
-    for w in &dump.warnings {
-        warnings.push(format!("{f}: {w}"));
-    }
-    let clusters = text(d, "clusters.txt", warnings).and_then(|(f, t)| match parse_clusters(&t) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            warnings.push(format!("{f}: {e}"));
-            None
-        }
-    });
     view.sidecar = true;
     view.mesh = Some(Box::new(Envoy { dump, clusters }));
 }

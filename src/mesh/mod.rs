@@ -25,3 +25,7 @@ pub use route::{RouteMatch, RouteOutcome, RouteRequest};
 mod tests;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_shapes;
+#[cfg(test)]
+mod tests_v2;

@@ -3,7 +3,9 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::mesh::envoy::{parse_clusters, parse_config_dump};
+use crate::mesh::envoy::{
+    parse_admin, parse_clusters, parse_clusters_json, parse_config_dump, AdminDoc, ConfigDump,
+};
 
 /// Arbitrary JSON, biased towards the keys the parser looks at.
 fn json() -> impl Strategy<Value = Value> {
@@ -21,6 +23,27 @@ fn json() -> impl Strategy<Value = Value> {
         Just("prefix_ranges".to_string()),
         Just("cluster".to_string()),
         Just("endpoints".to_string()),
+        // older and istioctl shapes
+        Just("dynamicActiveListeners".to_string()),
+        Just("static_clusters".to_string()),
+        Just("static_resources".to_string()),
+        Just("bootstrap".to_string()),
+        Just("config".to_string()),
+        Just("deprecated_v1".to_string()),
+        Just("value".to_string()),
+        Just("route_config".to_string()),
+        Just("routes".to_string()),
+        Just("destination_ip_list".to_string()),
+        Just("hosts".to_string()),
+        Just("tls_context".to_string()),
+        Just("hidden_envoy_deprecated_use_original_dst".to_string()),
+        Just("virtual_hosts".to_string()),
+        Just("cluster_name".to_string()),
+        Just("cluster_statuses".to_string()),
+        Just("hostStatuses".to_string()),
+        Just("health_status".to_string()),
+        Just("stats".to_string()),
+        Just("name".to_string()),
         "[a-z_]{1,12}",
     ];
     let leaf = prop_oneof![
@@ -34,6 +57,12 @@ fn json() -> impl Strategy<Value = Value> {
             Just("type.googleapis.com/envoy.admin.v3.RoutesConfigDump".to_string()),
             Just("type.googleapis.com/envoy.admin.v3.EndpointsConfigDump".to_string()),
             Just("type.googleapis.com/envoy.admin.v3.BootstrapConfigDump".to_string()),
+            Just("type.googleapis.com/envoy.admin.v2alpha.ListenersConfigDump".to_string()),
+            Just("type.googleapis.com/envoy.api.v2.Listener".to_string()),
+            Just("type.googleapis.com/envoy.api.v2.Cluster".to_string()),
+            Just("envoy.tcp_proxy".to_string()),
+            Just("10.0.0.1/32".to_string()),
+            Just("UNHEALTHY".to_string()),
             ".{0,12}",
         ]
         .prop_map(Value::String),
@@ -47,6 +76,23 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The lookups over whatever a dump held.
+fn exercise(d: &ConfigDump) {
+    let dst = "10.0.0.1:80".parse().unwrap();
+    let _ = d.outbound(dst, Some("a.b.c"), &["http/1.1"], "raw_buffer");
+    let _ = d.inbound(dst, None, &[], "tls");
+    for l in &d.listeners {
+        for fc in &l.filter_chains {
+            if let Some(r) = fc.hcm_routes() {
+                let _ = d.route(r, "a:80", "/x?y=1", &[("x", "y")]);
+            }
+        }
+    }
+    for c in &d.clusters {
+        let _ = d.endpoints(&c.name, None);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -54,19 +100,35 @@ proptest! {
     fn config_dump_never_panics(v in json(), wrap in any::<bool>()) {
         let v = if wrap { serde_json::json!({"configs": [v]}) } else { v };
         if let Ok(d) = parse_config_dump(&v.to_string()) {
-            let dst = "10.0.0.1:80".parse().unwrap();
-            let _ = d.outbound(dst, Some("a.b.c"), &["http/1.1"], "raw_buffer");
-            let _ = d.inbound(dst, None, &[], "tls");
-            for l in &d.listeners {
-                for fc in &l.filter_chains {
-                    if let Some(r) = fc.hcm_routes() {
-                        let _ = d.route(r, "a:80", "/x?y=1", &[("x", "y")]);
-                    }
+            exercise(&d);
+        }
+    }
+
+    #[test]
+    fn any_admin_shape_never_panics(v in json(), shape in 0u8..4) {
+        // As Envoy 1.7's configs map, a bare istioctl array, a /clusters status, or as is.
+        let v = match shape {
+            0 => serde_json::json!({"configs": {"listeners": v}}),
+            1 => serde_json::json!([v]),
+            2 => serde_json::json!({"cluster_statuses": [v]}),
+            _ => v,
+        };
+        let text = v.to_string();
+        let _ = parse_clusters_json(&text);
+        match parse_admin(&text) {
+            Ok(AdminDoc::Config(d)) => {
+                let mut merged = ConfigDump::default();
+                merged.merge(*d.clone());
+                exercise(&merged);
+                let status = crate::mesh::envoy::ClustersText::default();
+                for c in &d.clusters {
+                    let _ = d.endpoints(&c.name, Some(&status));
                 }
             }
-            for c in &d.clusters {
-                let _ = d.endpoints(&c.name, None);
+            Ok(AdminDoc::Clusters(t)) => {
+                let _ = ConfigDump::default().endpoints("c", Some(&t));
             }
+            Err(_) => {}
         }
     }
 
@@ -74,6 +136,8 @@ proptest! {
     fn text_never_panics(s in "\\PC{0,200}") {
         let _ = parse_config_dump(&s);
         let _ = parse_clusters(&s);
+        let _ = parse_clusters_json(&s);
+        let _ = parse_admin(&s);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!
 //! Circuit breakers, LB policy, outlier detection and the rest are ignored: they change which
 //! endpoint is picked, not the set of candidates. Field names follow
-//! envoy/api/envoy/config/{cluster/v3/cluster.proto,endpoint/v3/endpoint*.proto}.
+//! envoy/api/envoy/config/{cluster/v3/cluster.proto,endpoint/v3/endpoint*.proto}; the v2 forms
+//! `tls_context` (for the SNI) and `hosts` (for the endpoints of a STATIC / STRICT_DNS cluster)
+//! are read too, also under their `hidden_envoy_deprecated_` names.
 
 use super::address::Address;
 use super::json_view::At;
@@ -18,6 +20,8 @@ pub enum Origin {
     DynamicActive,
     /// Received but not yet serving (`dynamic_warming_*`).
     DynamicWarming,
+    /// From a list that does not say (`istioctl proxy-config clusters -o json`).
+    Unknown,
 }
 
 /// `Cluster.type` (proto default `STATIC` when absent) or a custom `cluster_type`.
@@ -107,11 +111,22 @@ fn cluster_type(a: &At<'_>) -> Result<ClusterType, EnvoyError> {
 /// `transport_socket_matches[]` entry that has one (Istio's `tlsMode-istio`).
 fn sni(a: &At<'_>) -> Result<String, EnvoyError> {
     let from_socket = |ts: &At<'_>| -> Result<Option<String>, EnvoyError> {
-        match ts.obj("typed_config")? {
+        // v2 transport sockets may carry a `config` Struct instead of `typed_config`.
+        let tc = match ts.obj("typed_config")? {
+            Some(tc) => Some(tc),
+            None => ts.obj(&ts.v2_name("config"))?,
+        };
+        match tc {
             Some(tc) => Ok(tc.str("sni")?.map(str::to_string)),
             None => Ok(None),
         }
     };
+    // v2: `tls_context` is an UpstreamTlsContext itself.
+    if let Some(tls) = a.obj(&a.v2_name("tls_context"))? {
+        if let Some(s) = tls.str("sni")? {
+            return Ok(s.to_string());
+        }
+    }
     if let Some(ts) = a.obj("transport_socket")? {
         if let Some(s) = from_socket(&ts)? {
             return Ok(s);
@@ -160,12 +175,13 @@ impl Cluster {
                 .collect::<Result<_, EnvoyError>>()?,
             None => Vec::new(),
         };
+        let name = a.string("name")?;
         let load_assignment = match a.obj("load_assignment")? {
             Some(la) => Some(ClusterLoadAssignment::parse(&la)?),
-            None => None,
+            None => hosts(&a, &name)?,
         };
         Ok(Cluster {
-            name: a.string("name")?,
+            name,
             kind: cluster_type(&a)?,
             eds_service_name,
             sni: sni(&a)?,
@@ -183,6 +199,34 @@ impl Cluster {
             &self.eds_service_name
         }
     }
+}
+
+/// v2 `hosts: [Address]` as one assignment (no locality, weight 1, health unknown).
+fn hosts(a: &At<'_>, name: &str) -> Result<Option<ClusterLoadAssignment>, EnvoyError> {
+    let list = a.arr(&a.v2_name("hosts"))?;
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let lb_endpoints = list
+        .iter()
+        .map(|h| {
+            Ok(LbEndpoint {
+                address: Address::parse(&h.clone().expect_obj()?)?,
+                health_status: "UNKNOWN".into(),
+                load_balancing_weight: 1,
+                workload: String::new(),
+            })
+        })
+        .collect::<Result<_, EnvoyError>>()?;
+    Ok(Some(ClusterLoadAssignment {
+        cluster_name: name.to_string(),
+        localities: vec![LocalityEndpoints {
+            locality: Locality::default(),
+            priority: 0,
+            load_balancing_weight: None,
+            lb_endpoints,
+        }],
+    }))
 }
 
 impl ClusterLoadAssignment {
@@ -259,6 +303,39 @@ mod tests {
             "outbound_.9080_.v1_.reviews.default.svc.cluster.local"
         );
         assert_eq!(c.eds_key(), c.name);
+    }
+
+    #[test]
+    fn v2_tls_context_and_hosts() {
+        // The Istio ≤1.5 shape: the SNI in v2 `tls_context`, DNS `hosts` instead of load_assignment.
+        let v = serde_json::json!({"name": "outbound|15004||istio-telemetry.istio-system.svc.cluster.local",
+            "type": "STRICT_DNS",
+            "tls_context": {"common_tls_context": {}, "sni": "outbound_.15004_._.istio-telemetry.istio-system.svc.cluster.local"},
+            "hosts": [{"socket_address": {"address": "istio-telemetry.istio-system.svc.cluster.local", "port_value": 15004}}]});
+        let c = Cluster::parse(&At::root(&v), Origin::DynamicActive).unwrap();
+        assert_eq!(c.kind, ClusterType::StrictDns);
+        assert_eq!(
+            c.sni,
+            "outbound_.15004_._.istio-telemetry.istio-system.svc.cluster.local"
+        );
+        let la = c.load_assignment.unwrap();
+        assert_eq!(la.cluster_name, c.name);
+        assert_eq!(
+            la.localities[0].lb_endpoints[0]
+                .address
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            "istio-telemetry.istio-system.svc.cluster.local:15004"
+        );
+        // Envoy 1.14-1.17 print the same fields renamed.
+        let v = serde_json::json!({"name": "x", "hiddenEnvoyDeprecatedTlsContext": {"sni": "s"},
+            "hiddenEnvoyDeprecatedHosts": [{"socketAddress": {"address": "10.0.0.1", "portValue": 80}}, 7]});
+        let e = Cluster::parse(&At::root(&v), Origin::Static).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/hiddenEnvoyDeprecatedHosts/1: expected an object"
+        );
     }
 
     #[test]

@@ -1,23 +1,27 @@
-//! `/config_dump` → [`ConfigDump`]: the envelope `{"configs": [Any…]}` selected by `@type`
-//! (`envoy.admin.v3.*ConfigDump` and the older `envoy.admin.v2alpha.*`), the bootstrap node,
-//! and every listener, route configuration, cluster and endpoint assignment in it.
+//! `/config_dump` → [`ConfigDump`], whatever shape the dump came in:
 //!
-//! Layout per envoy/api/envoy/admin/v3/config_dump_shared.proto: listeners live in
-//! `static_listeners[].listener` and `dynamic_listeners[].{active,warming}_state.listener`
-//! (v2alpha: `dynamic_active_listeners[].listener`, `dynamic_warming_listeners[].listener`);
-//! draining and error states are skipped, they no longer take new connections. A resource that
-//! fails to parse becomes a warning (with its JSON pointer) and the others are kept; only input
-//! that is not JSON or has no `configs` array is an error. Scoped routes, secrets and ECDS are
-//! ignored (not needed for the join).
+//! - Envoy's `{"configs": [Any…]}` selected by `@type` (`envoy.admin.v3.*ConfigDump` and the
+//!   older `envoy.admin.v2alpha.*`), in Envoy's snake_case or istioctl's lowerCamelCase
+//!   (`istioctl proxy-config all -o json`), `?include_eds` or not;
+//! - Envoy 1.7's `{"configs": {"listeners": Any, "clusters": Any…}}` (a map, not a list);
+//! - one `*ConfigDump` section alone, a bootstrap (`istioctl proxy-config bootstrap -o json`,
+//!   or an Envoy bootstrap file with `static_resources`);
+//! - a bare array of listeners, route configurations, clusters or endpoint assignments
+//!   (`istioctl proxy-config listeners|routes|clusters|endpoints -o json`, see `istioctl`).
+//!
+//! Reading the sections is `sections`. A resource that fails to parse becomes a warning (with
+//! its JSON pointer) and the others are kept; only input that is not JSON, or none of these
+//! shapes, is an error. `/clusters?format=json` is not a config dump (`clusters_json`).
 
 use std::net::IpAddr;
 
 use serde_json::Value;
 
-use super::cluster::{Cluster, ClusterLoadAssignment, Origin};
-use super::json_view::At;
+use super::cluster::{Cluster, ClusterLoadAssignment};
+use super::json_view::{parse_json, At};
 use super::listener::Listener;
 use super::route_config::RouteConfig;
+use super::sections::Sections;
 use super::EnvoyError;
 
 /// Everything the join needs from one proxy's `/config_dump`.
@@ -65,159 +69,111 @@ pub struct BootstrapNode {
     /// `INSTANCE_IPS`, comma-separated in the metadata.
     pub instance_ips: Vec<IpAddr>,
     pub istio_version: String,
-    /// `user_agent_build_version.version` as `major.minor.patch`.
+    /// `user_agent_build_version.version` as `major.minor.patch` (or, in v2 dumps, the version
+    /// field of `build_version`).
     pub envoy_version: String,
 }
 
-/// Parses a `/config_dump` (or `istioctl proxy-config all -o json`) body.
+const EXPECTED: &str = "a config dump (an object with \"configs\"), one of its *ConfigDump \
+     sections, a bootstrap, or an istioctl proxy-config array";
+
+/// Parses a `/config_dump` body in any of the shapes in the module doc.
 pub fn parse_config_dump(text: &str) -> Result<ConfigDump, EnvoyError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| EnvoyError::Syntax {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    let root = At::root(&v);
-    if !v.is_object() {
-        return Err(root.err("an object with a \"configs\" array"));
-    }
-    let configs = root.arr("configs")?;
-    if root.field("configs").is_none() {
-        return Err(root.err("an object with a \"configs\" array"));
-    }
-    let mut dump = ConfigDump::default();
-    for c in configs {
-        if let Err(e) = read_config(&c, &mut dump) {
-            dump.warnings.push(e);
-        }
-    }
-    Ok(dump)
+    from_value(&parse_json(text)?)
 }
 
-/// One `configs[]` entry, dispatched on the last component of its `@type`.
-fn read_config(c: &At<'_>, dump: &mut ConfigDump) -> Result<(), EnvoyError> {
-    let c = c.clone().expect_obj()?;
-    let ty = c.str("@type")?.unwrap_or_default();
-    if !ty.contains("envoy.admin.") {
-        return Ok(());
-    }
-    let kind = ty.rsplit('.').next().unwrap_or_default();
-    match kind {
-        "BootstrapConfigDump" => {
-            if let Some(b) = c.obj("bootstrap")? {
-                if let Some(n) = b.obj("node")? {
-                    dump.node = Some(BootstrapNode::parse(&n)?);
-                }
-            }
-        }
-        "ListenersConfigDump" => read_listeners(&c, dump)?,
-        "ClustersConfigDump" => {
-            for (key, origin) in [
-                ("static_clusters", Origin::Static),
-                ("dynamic_active_clusters", Origin::DynamicActive),
-                ("dynamic_warming_clusters", Origin::DynamicWarming),
-            ] {
-                each(&c, key, "cluster", dump, |a, d| {
-                    d.clusters.push(Cluster::parse(a, origin)?);
-                    Ok(())
-                })?;
-            }
-        }
-        "RoutesConfigDump" => {
-            for key in ["static_route_configs", "dynamic_route_configs"] {
-                each(&c, key, "route_config", dump, |a, d| {
-                    d.route_configs.push(RouteConfig::parse(a)?);
-                    Ok(())
-                })?;
-            }
-        }
-        "EndpointsConfigDump" => {
-            for key in ["static_endpoint_configs", "dynamic_endpoint_configs"] {
-                each(&c, key, "endpoint_config", dump, |a, d| {
-                    d.endpoints.push(ClusterLoadAssignment::parse(a)?);
-                    Ok(())
-                })?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// For each `c[key][i][inner]`, run `f`; a failing item becomes a warning.
-fn each(
-    c: &At<'_>,
-    key: &str,
-    inner: &str,
-    dump: &mut ConfigDump,
-    mut f: impl FnMut(&At<'_>, &mut ConfigDump) -> Result<(), EnvoyError>,
-) -> Result<(), EnvoyError> {
-    for item in c.arr(key)? {
-        let r = item
-            .expect_obj()
-            .and_then(|i| i.obj(inner))
-            .and_then(|o| match o {
-                Some(o) => f(&o, dump),
-                None => Ok(()),
-            });
-        if let Err(e) = r {
-            dump.warnings.push(e);
-        }
-    }
-    Ok(())
-}
-
-fn read_listeners(c: &At<'_>, dump: &mut ConfigDump) -> Result<(), EnvoyError> {
-    // v3 and v2alpha
-    each(c, "static_listeners", "listener", dump, |a, d| {
-        d.listeners.push(Listener::parse(a)?);
-        Ok(())
-    })?;
-    // v3: dynamic_listeners[].{active_state, warming_state}.listener
-    for item in c.arr("dynamic_listeners")? {
-        let r = (|| -> Result<(), EnvoyError> {
-            let item = item.expect_obj()?;
-            if let Some(s) = item.obj("active_state")? {
-                if let Some(l) = s.obj("listener")? {
-                    dump.listeners.push(Listener::parse(&l)?);
-                }
-            }
-            if let Some(s) = item.obj("error_state")? {
-                let mut name = item.string("name")?;
-                if name.is_empty() {
-                    if let Some(f) = s.obj("failed_configuration")? {
-                        name = f.string("name")?;
+/// [`parse_config_dump`] of an already parsed document.
+pub(crate) fn from_value(v: &Value) -> Result<ConfigDump, EnvoyError> {
+    let root = At::root(v);
+    let mut s = Sections::default();
+    match v {
+        Value::Array(_) => super::istioctl::read_array(&root, &mut s)?,
+        Value::Object(_) => {
+            if let Some(configs) = root.field("configs") {
+                let items: Vec<At<'_>> = match configs.v {
+                    Value::Array(_) => root.arr("configs")?,
+                    // Envoy 1.7: `map<string, Any> configs`, keyed "listeners", "clusters"…
+                    Value::Object(m) => m.keys().filter_map(|k| configs.field(k)).collect(),
+                    _ => {
+                        return Err(configs
+                            .err("an array of config dumps (or, Envoy 1.7, an object of them)"))
+                    }
+                };
+                for c in items {
+                    if let Err(e) = s.read(&c) {
+                        s.dump.warnings.push(e);
                     }
                 }
-                dump.failed_listeners.push(FailedListener {
-                    name,
-                    details: s.string("details")?,
-                });
+            } else if root
+                .str("@type")?
+                .is_some_and(|t| t.contains("envoy.admin."))
+            {
+                s.read(&root)?;
+            } else if let Some(b) = root.obj("bootstrap")? {
+                // `istioctl proxy-config bootstrap -o json`: a BootstrapConfigDump without @type.
+                s.bootstrap(&b)?;
+            } else if ["node", "static_resources", "dynamic_resources"]
+                .iter()
+                .any(|k| root.field(k).is_some())
+            {
+                // An Envoy bootstrap file (`envoy-rev0.json`).
+                s.bootstrap(&root)?;
+            } else if root.field("cluster_statuses").is_some() {
+                return Err(root.err(
+                    "a config dump, not /clusters?format=json (read that as a clusters status)",
+                ));
+            } else {
+                return Err(root.err(EXPECTED));
             }
-            if let Some(s) = item.obj("warming_state")? {
-                if let Some(l) = s.obj("listener")? {
-                    dump.warming_listeners.push(Listener::parse(&l)?);
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = r {
-            dump.warnings.push(e);
         }
+        _ => return Err(root.err(EXPECTED)),
     }
-    // v2alpha (Envoy ≤1.12)
-    each(c, "dynamic_active_listeners", "listener", dump, |a, d| {
-        d.listeners.push(Listener::parse(a)?);
-        Ok(())
-    })?;
-    each(c, "dynamic_warming_listeners", "listener", dump, |a, d| {
-        d.warming_listeners.push(Listener::parse(a)?);
-        Ok(())
-    })?;
-    Ok(())
+    Ok(s.finish())
+}
+
+impl ConfigDump {
+    /// Adds what `other` knows and `self` does not (resources by name, the node if absent):
+    /// a pod's `config_dump.json` with the istioctl files beside it.
+    pub fn merge(&mut self, other: ConfigDump) {
+        if self.node.is_none() {
+            self.node = other.node;
+        }
+        for l in other.listeners {
+            if l.name.is_empty() || self.listener(&l.name).is_none() {
+                self.listeners.push(l);
+            }
+        }
+        for l in other.warming_listeners {
+            if !self.warming_listeners.iter().any(|k| k.name == l.name) {
+                self.warming_listeners.push(l);
+            }
+        }
+        self.failed_listeners.extend(other.failed_listeners);
+        for r in other.route_configs {
+            if r.name.is_empty() || self.route_config(&r.name).is_none() {
+                self.route_configs.push(r);
+            }
+        }
+        for c in other.clusters {
+            if !self.clusters.iter().any(|k| k.name == c.name) {
+                self.clusters.push(c);
+            }
+        }
+        for e in other.endpoints {
+            if !self
+                .endpoints
+                .iter()
+                .any(|k| k.cluster_name == e.cluster_name)
+            {
+                self.endpoints.push(e);
+            }
+        }
+        self.warnings.extend(other.warnings);
+    }
 }
 
 impl BootstrapNode {
-    fn parse(n: &At<'_>) -> Result<BootstrapNode, EnvoyError> {
+    pub(crate) fn parse(n: &At<'_>) -> Result<BootstrapNode, EnvoyError> {
         let id = n.string("id")?;
         // Istio's node id: type~ip~pod.namespace~namespace.svc.cluster.local
         // (istio/istio pkg/model/context.go ParseServiceNodeWithMetadata).
@@ -266,6 +222,14 @@ impl BootstrapNode {
                 );
             }
         }
+        if node.envoy_version.is_empty() {
+            // v2 `build_version`: `<sha>/1.12.6/Clean/RELEASE/BoringSSL-FIPS`.
+            let bv = n.string("build_version")?;
+            let version = bv.split('/').nth(1).unwrap_or_default();
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                node.envoy_version = version.to_string();
+            }
+        }
         node.id = id;
         Ok(node)
     }
@@ -301,17 +265,67 @@ mod tests {
 
     #[test]
     fn not_a_dump() {
-        assert_eq!(
-            parse_config_dump("[1]").unwrap_err().to_string(),
-            "/: expected an object with a \"configs\" array"
-        );
+        assert!(parse_config_dump("\"x\"")
+            .unwrap_err()
+            .to_string()
+            .starts_with("/: expected a config dump"));
         assert!(parse_config_dump("{\"configs\": 1}")
             .unwrap_err()
             .to_string()
             .starts_with("/configs: expected an array"));
+        assert!(parse_config_dump("{\"other\": 1}").is_err());
+        assert!(parse_config_dump("{\"cluster_statuses\": []}")
+            .unwrap_err()
+            .to_string()
+            .contains("not /clusters?format=json"));
         assert!(matches!(
             parse_config_dump("{\n x"),
             Err(EnvoyError::Syntax { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn envoy_1_7_configs_map_and_single_section() {
+        let text = r#"{"configs": {"listeners": {"@type": "type.googleapis.com/envoy.admin.v2alpha.ListenersConfigDump",
+            "dynamicActiveListeners": [{"listener": {"name": "0.0.0.0_8080"}}, {"listener": 3}]},
+            "bootstrap": {"@type": "type.googleapis.com/envoy.admin.v2alpha.BootstrapConfigDump",
+              "bootstrap": {"node": {"id": "sidecar~172.30.77.243~details-v1-9cb87c69-t2fdz.default~default.svc.cluster.local"}}}}}"#;
+        let d = parse_config_dump(text).unwrap();
+        assert_eq!(d.listeners[0].name, "0.0.0.0_8080");
+        assert_eq!(
+            d.node.as_ref().unwrap().pod_name,
+            "details-v1-9cb87c69-t2fdz"
+        );
+        assert_eq!(
+            d.warnings[0].to_string(),
+            "/configs/listeners/dynamicActiveListeners/1/listener: expected an object"
+        );
+        let d = parse_config_dump(
+            r#"{"@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump", "dynamic_route_configs": [{"route_config": {"name": "80"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.route_configs[0].name, "80");
+    }
+
+    #[test]
+    fn merge_keeps_the_first_of_a_name() {
+        let mut a = parse_config_dump(r#"[{"name": "c", "type": "EDS"}]"#).unwrap();
+        let b = parse_config_dump(
+            r#"[{"name": "c", "type": "STATIC"}, {"name": "d", "type": "STATIC"}]"#,
+        )
+        .unwrap();
+        a.merge(b);
+        let kinds: Vec<_> = a
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("c", crate::mesh::envoy::ClusterType::Eds),
+                ("d", crate::mesh::envoy::ClusterType::Static)
+            ]
+        );
     }
 }

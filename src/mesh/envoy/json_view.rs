@@ -16,6 +16,15 @@ use serde_json::Value;
 
 use super::EnvoyError;
 
+/// Parses a document, mapping a syntax error to [`EnvoyError::Syntax`] (line and column).
+pub(crate) fn parse_json(text: &str) -> Result<Value, EnvoyError> {
+    serde_json::from_str(text).map_err(|e| EnvoyError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
 /// A JSON value and the pointer it was reached by.
 #[derive(Clone, Debug)]
 pub(crate) struct At<'a> {
@@ -90,6 +99,18 @@ impl<'a> At<'a> {
             v,
             ptr: format!("{}/{}", self.ptr, escape(key)),
         })
+    }
+
+    /// `snake`, or else the name Envoy 1.14-1.17 print a v2 field under once v3 deprecated it
+    /// (`hidden_envoy_deprecated_tls_context`, `hiddenEnvoyDeprecatedUseOriginalDst`), when
+    /// only that one is present. Pass the result to the typed getters.
+    pub(crate) fn v2_name(&self, snake: &str) -> String {
+        let hidden = format!("hidden_envoy_deprecated_{snake}");
+        if self.field(snake).is_none() && self.field(&hidden).is_some() {
+            hidden
+        } else {
+            snake.to_string()
+        }
     }
 
     /// The child `snake`, which must be an object when present.
@@ -226,6 +247,18 @@ mod tests {
         assert_eq!(e.to_string(), "/a~0b~1c/x: expected a string");
         let e = At::root(&v).arr("a~b/c").unwrap_err();
         assert_eq!(e.to_string(), "/a~0b~1c: expected an array");
+    }
+
+    #[test]
+    fn hidden_deprecated_names() {
+        let v: Value =
+            serde_json::json!({"hiddenEnvoyDeprecatedUseOriginalDst": true, "hosts": []});
+        let r = At::root(&v);
+        let n = r.v2_name("use_original_dst");
+        assert_eq!(n, "hidden_envoy_deprecated_use_original_dst");
+        assert_eq!(r.bool(&n).unwrap(), Some(true));
+        assert_eq!(r.v2_name("hosts"), "hosts");
+        assert_eq!(r.v2_name("tls_context"), "tls_context");
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! Other network filters are kept by name only (metadata exchange, stats, RBAC…): they do not
 //! change where a connection goes. Field names follow envoy/api/envoy/config/listener/v3/
 //! {listener,listener_components}.proto; the older `config` (Struct) form of a filter's config
-//! (v2, Istio ≤1.6) is read like `typed_config`.
+//! (v2, Istio ≤1.6) is read like `typed_config`, a `udpa.type.v1.TypedStruct` by its `type_url`
+//! and `value`, and v2 fields also under Envoy 1.14-1.17's `hidden_envoy_deprecated_` names.
+//! The Envoy v1 TCP proxy form (`config.deprecated_v1: true`, routes by destination IP list;
+//! Istio ≤1.0) is kept as [`TcpV1Route`]s.
 
 use super::address::{Address, CidrRange};
 use super::json_view::At;
 use super::route_config::{RouteConfig, WeightedCluster};
+use super::tcp_v1::TcpV1Route;
 use super::EnvoyError;
 
 /// One listener.
@@ -68,7 +72,11 @@ pub enum NetworkFilter {
     TcpProxy {
         name: String,
         stat_prefix: String,
+        /// The cluster; for a v1 proxy whose routes name one cluster, that cluster, and
+        /// `Missing` when they name several (then the destination decides: `v1_routes`).
         target: TcpTarget,
+        /// `deprecated_v1` routes in order (empty for v2/v3 proxies).
+        v1_routes: Vec<TcpV1Route>,
     },
     /// Any other filter, by name.
     Other { name: String },
@@ -110,7 +118,7 @@ impl Listener {
         };
         let bind_to_port = match a.bool("bind_to_port")? {
             Some(b) => b,
-            None => match a.obj("deprecated_v1")? {
+            None => match a.obj(&a.v2_name("deprecated_v1"))? {
                 Some(d) => d.bool("bind_to_port")?.unwrap_or(true),
                 None => true,
             },
@@ -132,7 +140,7 @@ impl Listener {
         Ok(Listener {
             name: a.string("name")?,
             address,
-            use_original_dst: a.bool("use_original_dst")?.unwrap_or(false),
+            use_original_dst: a.bool(&a.v2_name("use_original_dst"))?.unwrap_or(false),
             bind_to_port,
             traffic_direction: a.string("traffic_direction")?,
             listener_filters,
@@ -210,7 +218,12 @@ impl FilterChainMatch {
             source_type: a.string("source_type")?,
             source_prefix_ranges: ranges(a, "source_prefix_ranges")?,
             source_ports,
-            server_names: a.strings("server_names")?,
+            server_names: {
+                // `sni_domains` is the Envoy ≤1.7 name of `server_names`.
+                let mut v = a.strings("server_names")?;
+                v.extend(a.strings("sni_domains")?);
+                v
+            },
             transport_protocol: a.string("transport_protocol")?,
             application_protocols: a.strings("application_protocols")?,
         })
@@ -223,11 +236,19 @@ impl NetworkFilter {
         let name = a.string("name")?;
         let config = match a.obj("typed_config")? {
             Some(c) => Some(c),
-            None => a.obj("config")?,
+            None => a.obj(&a.v2_name("config"))?,
         };
-        let type_url = match &config {
+        let mut type_url = match &config {
             Some(c) => c.str("@type")?.unwrap_or_default(),
             None => "",
+        };
+        // A TypedStruct carries the real type in `type_url` and the config in `value`.
+        let config = match config {
+            Some(c) if type_url.ends_with(".TypedStruct") => {
+                type_url = c.str("type_url")?.unwrap_or_default();
+                c.obj("value")?
+            }
+            other => other,
         };
         let is_hcm =
             HCM_NAMES.contains(&name.as_str()) || type_url.ends_with(".HttpConnectionManager");
@@ -235,6 +256,13 @@ impl NetworkFilter {
         let Some(c) = config.filter(|_| is_hcm || is_tcp) else {
             return Ok(NetworkFilter::Other { name });
         };
+        // Envoy v1 TCP proxy: `{"deprecated_v1": true, "value": {routes…, stat_prefix}}`.
+        let v1 = if is_tcp && c.bool("deprecated_v1")? == Some(true) {
+            c.obj("value")?
+        } else {
+            None
+        };
+        let c = v1.clone().unwrap_or(c);
         let stat_prefix = c.string("stat_prefix")?;
         if is_hcm {
             let routes = if let Some(rds) = c.obj("rds")? {
@@ -252,6 +280,21 @@ impl NetworkFilter {
                 routes,
             });
         }
+        if v1.is_some() {
+            let v1_routes = TcpV1Route::parse_list(&c)?;
+            let target = match v1_routes.first() {
+                Some(r) if v1_routes.iter().all(|o| o.cluster == r.cluster) => {
+                    TcpTarget::Cluster(r.cluster.clone())
+                }
+                _ => TcpTarget::Missing,
+            };
+            return Ok(NetworkFilter::TcpProxy {
+                name,
+                stat_prefix,
+                target,
+                v1_routes,
+            });
+        }
         let target = if let Some(cl) = c.str("cluster")? {
             TcpTarget::Cluster(cl.to_string())
         } else if let Some(w) = c.obj("weighted_clusters")? {
@@ -263,6 +306,7 @@ impl NetworkFilter {
             name,
             stat_prefix,
             target,
+            v1_routes: Vec::new(),
         })
     }
 }

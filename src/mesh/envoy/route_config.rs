@@ -4,7 +4,9 @@
 //!
 //! Field names follow envoy/api/envoy/config/route/v3/route_components.proto. Deprecated v2
 //! header matchers (`exact_match`, `prefix_match`, `regex_match`…) and the v3 `string_match`
-//! form are both read into one [`StringMatch`]. Not modelled: runtime fractions, gRPC and TLS
+//! form are both read into one [`StringMatch`]; the v2 path `regex` and header `regex_match`
+//! (ECMAScript, full match) are read as RE2 `safe_regex`, which agrees on the patterns Istio
+//! wrote. Not modelled: runtime fractions, gRPC and TLS
 //! context matchers, `range_match` (kept as [`StringMatch::Unsupported`], which never matches).
 //! Matching lives in `mesh::route`.
 
@@ -212,6 +214,8 @@ impl RouteMatcher {
             PathSpecifier::Path(p.to_string())
         } else if let Some(r) = m.obj("safe_regex")? {
             PathSpecifier::SafeRegex(r.string("regex")?)
+        } else if let Some(r) = m.str(&m.v2_name("regex"))? {
+            PathSpecifier::SafeRegex(r.to_string())
         } else if let Some(p) = m.str("path_separated_prefix")? {
             PathSpecifier::PathSeparatedPrefix(p.to_string())
         } else if m.field("connect_matcher").is_some() {
@@ -291,7 +295,9 @@ fn string_match(h: &At<'_>, header: bool) -> Result<(StringMatch, bool), EnvoyEr
         StringMatch::Regex(r.string("regex")?)
     } else if let Some(p) = h.bool("present_match")? {
         StringMatch::Present(p)
-    } else if h.field("range_match").is_some() || h.field("regex_match").is_some() {
+    } else if let Some(r) = h.str(&h.v2_name("regex_match"))? {
+        StringMatch::Regex(r.to_string())
+    } else if h.field("range_match").is_some() {
         StringMatch::Unsupported
     } else {
         StringMatch::Present(header)
@@ -325,13 +331,18 @@ mod tests {
             {"name": "End-User", "exact_match": "jason"},
             {"name": "x-v", "string_match": {"prefix": "v", "ignore_case": true}},
             {"name": "x-p", "present_match": false},
+            {"name": "x-r", "regex_match": "v[12]"},
             {"name": "x-any"}]});
         let m = RouteMatcher::parse(&At::root(&v)).unwrap();
         assert_eq!(m.headers[0].name, "end-user");
         assert_eq!(m.headers[0].rule, StringMatch::Exact("jason".into()));
         assert!(m.headers[1].ignore_case);
         assert_eq!(m.headers[2].rule, StringMatch::Present(false));
-        assert_eq!(m.headers[3].rule, StringMatch::Present(true));
+        assert_eq!(m.headers[3].rule, StringMatch::Regex("v[12]".into()));
+        assert_eq!(m.headers[4].rule, StringMatch::Present(true));
+        let v = serde_json::json!({"regex": "/reviews/[0-9]+"});
+        let m = RouteMatcher::parse(&At::root(&v)).unwrap();
+        assert_eq!(m.path, PathSpecifier::SafeRegex("/reviews/[0-9]+".into()));
     }
 
     #[test]
