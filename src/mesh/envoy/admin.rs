@@ -33,7 +33,17 @@ pub fn parse_admin(text: &str) -> Result<AdminDoc, EnvoyError> {
         });
     }
     if !(body.starts_with('{') || body.starts_with('[')) {
-        return parse_clusters(text).map(AdminDoc::Clusters);
+        // Not JSON: it can only be /clusters text; say so if it is not that either (an HTML
+        // error page saved as config_dump.json).
+        return parse_clusters(text)
+            .map(AdminDoc::Clusters)
+            .map_err(|e| match e {
+                EnvoyError::Line { line, expected } => EnvoyError::Line {
+                    line,
+                    expected: format!("{expected} (/clusters text), or a JSON document"),
+                },
+                other => other,
+            });
     }
     let v = parse_json(text)?;
     let root = At::root(&v);
@@ -85,6 +95,10 @@ mod tests {
             Ok(AdminDoc::Config(d)) if d.listeners.len() == 1
         ));
         assert!(parse_admin(" \n").is_err());
+        assert_eq!(
+            parse_admin("<html>503</html>\n").unwrap_err().to_string(),
+            "line 1: expected `<cluster>::<field>::<value>` (/clusters text), or a JSON document"
+        );
         assert!(matches!(
             parse_admin("{\n  oops"),
             Err(EnvoyError::Syntax { line: 2, .. })
