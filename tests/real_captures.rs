@@ -197,18 +197,20 @@ fn tls_client_hello_names_the_istio_service() {
     // headers), the client's Finished (69 + 5, its CCS left out), two NewSessionTickets and
     // the server's close_notify (266+266+19 + 3 headers), the client's close_notify (19 + 5).
     let first = tls[0].stats.first;
-    let got: Vec<(Dir, i64, u64)> = bursts
+    // Offsets: the client's after its 391-byte hello and 6-byte CCS, the server's after its
+    // 127-byte ServerHello and CCS, then each previous burst.
+    let got: Vec<(Dir, i64, u64, u64)> = bursts
         .list
         .iter()
-        .map(|b| (b.dir, b.first.since(first) / 1000, b.bytes))
+        .map(|b| (b.dir, b.first.since(first) / 1000, b.offset, b.bytes))
         .collect();
     assert_eq!(
         got,
         [
-            (Dir::ToClient, 2787, 1278),
-            (Dir::ToServer, 4362, 74),
-            (Dir::ToClient, 4816, 566),
-            (Dir::ToServer, 5182, 24),
+            (Dir::ToClient, 2787, 133, 1278),
+            (Dir::ToServer, 4362, 397, 74),
+            (Dir::ToClient, 4816, 1411, 566),
+            (Dir::ToServer, 5182, 471, 24),
         ]
     );
     assert_eq!(bursts.dropped, 0);

@@ -131,6 +131,9 @@ pub struct Burst {
     /// Capture time of the segment that delivered the burst's first byte, and its last.
     pub first: Timestamp,
     pub last: Timestamp,
+    /// Position of its first byte in the sender's stream (bytes since the first, gaps
+    /// included): TCP sequence space, so the same at every capture point of the connection.
+    pub offset: u64,
     /// Bytes of application-data records (headers included) in the burst.
     pub bytes: u64,
 }

@@ -182,7 +182,7 @@ impl StreamHandler for AppConn {
             }
             // Undecided: forget the partial prefix; the next segment may start a message.
             AppConn::Sniffing(sniffer) => sniffer.held[dir.index()].clear(),
-            AppConn::Tls(flow) => flow.gap(dir),
+            AppConn::Tls(flow) => flow.gap(dir, len),
             _ => {}
         }
     }

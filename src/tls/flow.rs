@@ -29,15 +29,15 @@ impl TlsFlow {
         if dir == Dir::ToServer && self.info.is_none() {
             self.hello_data(bytes);
         }
-        let app = self.framers[dir.index()].feed(bytes);
-        if app > 0 {
-            self.burst(dir, ts, app as u64);
+        let fed = self.framers[dir.index()].feed(bytes);
+        if let Some(offset) = fed.first {
+            self.burst(dir, ts, offset, fed.app as u64);
         }
     }
 
-    /// Bytes of `dir` went missing.
-    pub fn gap(&mut self, dir: Dir) {
-        self.framers[dir.index()].lose();
+    /// `len` bytes of `dir` went missing.
+    pub fn gap(&mut self, dir: Dir, len: u64) {
+        self.framers[dir.index()].lose(len);
         if dir == Dir::ToServer && self.info.is_none() {
             self.hello = Vec::new();
             self.info = Some((None, Vec::new()));
@@ -66,7 +66,7 @@ impl TlsFlow {
         self.hello = Vec::new();
     }
 
-    fn burst(&mut self, dir: Dir, ts: Timestamp, bytes: u64) {
+    fn burst(&mut self, dir: Dir, ts: Timestamp, offset: u64, bytes: u64) {
         let list = &mut self.bursts.list;
         if self.current == Some(dir) {
             if self.bursts.dropped == 0 {
@@ -83,6 +83,7 @@ impl TlsFlow {
                 dir,
                 first: ts,
                 last: ts,
+                offset,
                 bytes,
             });
         } else {
@@ -120,24 +121,22 @@ mod tests {
         let AppInfo::Tls { bursts, .. } = f.finish() else {
             panic!("not tls")
         };
-        let got: Vec<(Dir, i64, i64, u64)> = bursts
+        let got: Vec<(Dir, i64, i64, u64, u64)> = bursts
             .list
             .iter()
             .map(|b| {
-                (
-                    b.dir,
-                    b.first.nanos() / 1000,
-                    b.last.nanos() / 1000,
-                    b.bytes,
-                )
+                let us = |t: Timestamp| t.nanos() / 1000;
+                (b.dir, us(b.first), us(b.last), b.offset, b.bytes)
             })
             .collect();
+        // Offsets: after the client's 7-byte handshake record, the server's 6-byte one, and
+        // the first request's 160 bytes.
         assert_eq!(
             got,
             vec![
-                (Dir::ToServer, 20, 21, 160),
-                (Dir::ToClient, 900, 900, 305),
-                (Dir::ToServer, 5000, 5000, 85),
+                (Dir::ToServer, 20, 21, 7, 160),
+                (Dir::ToClient, 900, 900, 6, 305),
+                (Dir::ToServer, 5000, 5000, 167, 85),
             ]
         );
         assert_eq!(bursts.reply_to(0).map(|b| b.first), Some(t(900)));

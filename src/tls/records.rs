@@ -30,26 +30,51 @@ pub struct Framer {
     content: u8,
     /// Framing lost: every byte counts as data.
     lost: bool,
+    /// Stream position (bytes since the direction's first, gaps included) of the next byte,
+    /// and of the first byte of the header being collected.
+    pos: u64,
+    header_at: u64,
+}
+
+/// What one chunk held of application data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fed {
+    /// Bytes of application_data records (headers included; a header split over two chunks
+    /// counts in the chunk that completes it).
+    pub app: usize,
+    /// Stream position of the first of them: the same at every capture point of one
+    /// connection (TCP sequence space, which NAT does not rewrite).
+    pub first: Option<u64>,
 }
 
 impl Framer {
-    /// Takes the direction's next in-order bytes and returns how many of them belong to
-    /// application_data records (their headers included; a header split over two calls counts
-    /// in the call that completes it).
-    pub fn feed(&mut self, mut bytes: &[u8]) -> usize {
-        let mut app = 0;
+    /// Takes the direction's next in-order bytes.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Fed {
+        let mut fed = Fed::default();
+        let at = |fed: &mut Fed, n: usize, pos: u64| {
+            if n > 0 {
+                fed.app += n;
+                fed.first.get_or_insert(pos);
+            }
+        };
         while !bytes.is_empty() {
             if self.lost {
-                return app + bytes.len();
+                at(&mut fed, bytes.len(), self.pos);
+                self.pos += bytes.len() as u64;
+                return fed;
             }
             if self.left > 0 {
                 let n = self.left.min(bytes.len());
                 if self.content == CONTENT_APPLICATION_DATA {
-                    app += n;
+                    at(&mut fed, n, self.pos);
                 }
                 self.left -= n;
+                self.pos += n as u64;
                 bytes = bytes.get(n..).unwrap_or_default();
                 continue;
+            }
+            if self.have == 0 {
+                self.header_at = self.pos;
             }
             let n = (RECORD_HEADER - self.have).min(bytes.len());
             if let (Some(dst), Some(src)) = (
@@ -59,6 +84,7 @@ impl Framer {
                 dst.copy_from_slice(src);
             }
             self.have += n;
+            self.pos += n as u64;
             bytes = bytes.get(n..).unwrap_or_default();
             if self.have < RECORD_HEADER {
                 break;
@@ -68,21 +94,22 @@ impl Framer {
             let len = usize::from(u16::from_be_bytes([hi, lo]));
             if !CONTENT_TYPES.contains(&content) || major != 3 || len > MAX_RECORD {
                 self.lost = true;
-                app += RECORD_HEADER;
+                at(&mut fed, RECORD_HEADER, self.header_at);
                 continue;
             }
             self.content = content;
             self.left = len;
             if content == CONTENT_APPLICATION_DATA {
-                app += RECORD_HEADER;
+                at(&mut fed, RECORD_HEADER, self.header_at);
             }
         }
-        app
+        fed
     }
 
-    /// Bytes went missing (a capture gap): record boundaries are unknown from here.
-    pub fn lose(&mut self) {
+    /// `len` bytes went missing (a capture gap): record boundaries are unknown from here.
+    pub fn lose(&mut self, len: u64) {
         self.lost = true;
+        self.pos = self.pos.saturating_add(len);
     }
 
     /// Whether the framing was lost (every byte counted since).
@@ -109,7 +136,13 @@ mod tests {
         bytes.extend(record(20, 1)); // change_cipher_spec
         bytes.extend(record(23, 40));
         bytes.extend(record(21, 2)); // a plaintext alert
-        assert_eq!(f.feed(&bytes), 45);
+        assert_eq!(
+            f.feed(&bytes),
+            Fed {
+                app: 45,
+                first: Some(111)
+            }
+        );
         assert!(!f.is_lost());
     }
 
@@ -122,27 +155,45 @@ mod tests {
         for cut in 0..bytes.len() {
             let mut f = Framer::default();
             let (a, b) = bytes.split_at(cut);
-            assert_eq!(f.feed(a) + f.feed(b), 310, "cut at {cut}");
+            let (x, y) = (f.feed(a), f.feed(b));
+            assert_eq!(x.app + y.app, 310, "cut at {cut}");
+            assert_eq!(x.first.or(y.first), Some(15), "cut at {cut}");
         }
         // One byte at a time.
         let mut f = Framer::default();
-        let total: usize = bytes.iter().map(|b| f.feed(std::slice::from_ref(b))).sum();
-        assert_eq!(total, 310);
+        let fed: Vec<Fed> = bytes
+            .iter()
+            .map(|b| f.feed(std::slice::from_ref(b)))
+            .collect();
+        assert_eq!(fed.iter().map(|x| x.app).sum::<usize>(), 310);
+        assert_eq!(fed.iter().find_map(|x| x.first), Some(15));
     }
 
     #[test]
     fn garbage_or_a_gap_loses_the_framing_and_counts_everything() {
         let mut f = Framer::default();
-        assert_eq!(f.feed(b"GET / HTTP/1.1\r\n"), 16);
+        assert_eq!(f.feed(b"GET / HTTP/1.1\r\n").app, 16);
         assert!(f.is_lost());
-        assert_eq!(f.feed(&record(22, 3)), 8);
+        assert_eq!(
+            f.feed(&record(22, 3)),
+            Fed {
+                app: 8,
+                first: Some(16)
+            }
+        );
         let mut f = Framer::default();
         let mut big = vec![23, 3, 3];
         big.extend_from_slice(&u16::MAX.to_be_bytes());
-        assert_eq!(f.feed(&big), 5, "an oversized length is not a record");
+        assert_eq!(f.feed(&big).app, 5, "an oversized length is not a record");
         let mut f = Framer::default();
-        assert_eq!(f.feed(&record(22, 4)), 0);
-        f.lose();
-        assert_eq!(f.feed(&[1, 2, 3]), 3);
+        assert_eq!(f.feed(&record(22, 4)), Fed::default());
+        f.lose(100);
+        assert_eq!(
+            f.feed(&[1, 2, 3]),
+            Fed {
+                app: 3,
+                first: Some(109)
+            }
+        );
     }
 }
