@@ -76,21 +76,32 @@ impl Framer {
             if self.have == 0 {
                 self.header_at = self.pos;
             }
-            let n = (RECORD_HEADER - self.have).min(bytes.len());
-            if let (Some(dst), Some(src)) = (
-                self.header.get_mut(self.have..self.have + n),
-                bytes.get(..n),
-            ) {
-                dst.copy_from_slice(src);
-            }
-            self.have += n;
-            self.pos += n as u64;
-            bytes = bytes.get(n..).unwrap_or_default();
-            if self.have < RECORD_HEADER {
-                break;
-            }
-            self.have = 0;
-            let [content, major, _minor, hi, lo] = self.header;
+            let header = match (self.have, bytes.first_chunk::<RECORD_HEADER>()) {
+                // The common case: a whole header in this chunk.
+                (0, Some(h)) => {
+                    bytes = bytes.get(RECORD_HEADER..).unwrap_or_default();
+                    self.pos += RECORD_HEADER as u64;
+                    *h
+                }
+                _ => {
+                    let n = (RECORD_HEADER - self.have).min(bytes.len());
+                    if let (Some(dst), Some(src)) = (
+                        self.header.get_mut(self.have..self.have + n),
+                        bytes.get(..n),
+                    ) {
+                        dst.copy_from_slice(src);
+                    }
+                    self.have += n;
+                    self.pos += n as u64;
+                    bytes = bytes.get(n..).unwrap_or_default();
+                    if self.have < RECORD_HEADER {
+                        break;
+                    }
+                    self.have = 0;
+                    self.header
+                }
+            };
+            let [content, major, _minor, hi, lo] = header;
             let len = usize::from(u16::from_be_bytes([hi, lo]));
             if !CONTENT_TYPES.contains(&content) || major != 3 || len > MAX_RECORD {
                 self.lost = true;
