@@ -255,6 +255,7 @@ check_out() { # the bundle dir is replaced: never /, the checkout or $HOME
 
 collect() {
     local out=${1:-$ROOT/target/lab-bundle}
+    case $out in /*) ;; *) out=$PWD/$out ;; esac # the generators run from $HERE
     local node="$out/node/node-1" ppdir rvdir
     ppdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_productpage_v1"; echo "$n")"
     rvdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_reviews_v2"; echo "$n")"
