@@ -335,7 +335,7 @@ fn forward(
             let Some(q2) = legs[l2].exchanges[e2].request.as_ref() else {
                 continue;
             };
-            let dt = q2.msg.first_byte.nanos() - at;
+            let dt = q2.msg.first_byte.nanos().saturating_sub(at);
             if !(0..=FORWARD_WINDOW_NS).contains(&dt)
                 || q2.method != q.method
                 || q2.target != q.target

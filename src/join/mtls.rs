@@ -217,7 +217,7 @@ fn outbound_fit(legs: &[LegView<'_>], (l, e): ExRef, l2: usize, facts: &MtlsFact
     match hit {
         Some((i, t)) => {
             let replied = bursts.reply_to(i).is_some_and(|r| r.first.nanos() <= t1);
-            (answered.is_none() || replied).then_some(Fit::Burst(i, t - t0))
+            (answered.is_none() || replied).then_some(Fit::Burst(i, t.saturating_sub(t0)))
         }
         None => unknown_after(bursts, b.conn, t0),
     }
@@ -250,7 +250,7 @@ fn inbound_fit(legs: &[LegView<'_>], (l, e): ExRef, l2: usize) -> Option<Fit> {
         .client()
         .filter(|(_, x)| x.first.nanos() <= td)
         .last()?;
-    let delay = td - x.first.nanos();
+    let delay = td.saturating_sub(x.first.nanos());
     if delay > FORWARD_WINDOW_NS {
         return None;
     }
@@ -262,7 +262,9 @@ fn inbound_fit(legs: &[LegView<'_>], (l, e): ExRef, l2: usize) -> Option<Fit> {
             after
                 .iter()
                 .take_while(|b| b.dir == Dir::ToClient)
-                .any(|b| b.last.nanos() >= tr && b.first.nanos() <= tr + FORWARD_WINDOW_NS)
+                .any(|b| {
+                    b.last.nanos() >= tr && b.first.nanos() <= tr.saturating_add(FORWARD_WINDOW_NS)
+                })
         }
     };
     answered.then_some(Fit::Burst(i, delay))
