@@ -274,7 +274,8 @@ fn snapshot_fetch_refuses_anything_but_loopback() {
     assert!(err.contains("only loopback"), "{err}");
 }
 
-/// The README's main command: the lab bundle in captures/ shows the path of every request.
+/// The README's main command: the lab bundle in captures/ shows the path of every request,
+/// the mTLS legs to reviews-v2 included.
 #[test]
 fn the_sample_bundle_shows_the_path_of_every_request() {
     let out = hopscope(
@@ -296,9 +297,15 @@ fn the_sample_bundle_shows_the_path_of_every_request() {
         "listener virtualOutbound",
         "cluster outbound|9080||reviews.default.svc.cluster.local",
         "[observed",
+        // The mTLS leg to reviews-v2, in its journey, on timing evidence.
+        "tls sni=outbound_.9080_._.reviews.default.svc.cluster.local burst",
+        "(sni+timing)",
+        "[timing: upstream 10.244.1.7:9080",
+        "joined by same-connection, same-connection, x-request-id, trace-id, request-line+timing, sni+timing, timing)",
     ] {
         assert!(text.contains(needle), "{needle} missing");
     }
+    assert!(!text.contains("not linked"), "{text}");
     // Every exchange line of the JSON form carries a path with at least its client hop.
     let out = hopscope(
         &[
@@ -309,6 +316,7 @@ fn the_sample_bundle_shows_the_path_of_every_request() {
         None,
     );
     let mut exchanges = 0;
+    let mut over_mtls = 0;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if v["kind"] == "exchange" {
@@ -319,6 +327,16 @@ fn the_sample_bundle_shows_the_path_of_every_request() {
             );
             assert!(v["journey"].as_u64().is_some(), "{v}");
         }
+        if v["kind"] == "journey" {
+            let tls = v["tls"].as_array().unwrap();
+            if tls.iter().any(|t| t["link"] == "sni+timing") {
+                assert!(tls.iter().any(|t| t["link"] == "timing"), "{v}");
+                over_mtls += 1;
+            }
+            assert_eq!(v["unlinked"], serde_json::json!([]), "{v}");
+        }
     }
     assert!(exchanges > 50, "{exchanges}");
+    // reviews-v2's three requests of the sample (round robin: ids 2, 4 and 6).
+    assert_eq!(over_mtls, 3);
 }

@@ -1,17 +1,22 @@
-//! The kernel lab (tests/lab/lab.sh): a netns cluster with kube-proxy-style iptables rules, an
-//! Istio-style REDIRECT sidecar (HAProxy) and real tcpdump captures, checked against what must
-//! hold. Skipped, passing, with a printed note when not root or a tool is missing.
+//! The kernel lab (tests/lab/lab.sh): a netns cluster with kube-proxy-style iptables rules,
+//! Istio-style REDIRECT sidecars (HAProxy) with mTLS between them and real tcpdump captures,
+//! checked against what must hold. Skipped, passing, with a printed note when not root or a
+//! tool is missing.
 //!
 //! What it checks: every capture of the bundle reads through hopscope's pipeline; the node
 //! capture shows each NodePort connection both before DNAT (client -> 192.168.50.10:30080) and
 //! after it (node -> productpage pod) with the same client ISN (NAT never rewrites sequence
 //! numbers, domain.md 3.7); conntrack's DNAT endpoint is one of the productpage endpoints of the
-//! EndpointSlice; the pod capture shows app -> 127.0.0.1:15001 answered from the original
-//! destination; the sidecar's upstream legs carry the x-request-id its log recorded; and
-//! truth.json agrees with the captures. What not: the join itself (built later, compared
-//! against truth.json).
+//! EndpointSlice; each sidecar pod's capture shows app -> 127.0.0.1:15001 answered from the
+//! original destination and its inbound REDIRECTs; the sidecars' upstream legs carry the
+//! x-request-id their logs recorded (plaintext) or the cluster's SNI (mTLS); and hopscope's
+//! join (`analyze BUNDLE --json`) names what the kernel and the sidecars did: endpoints, SNAT,
+//! chains, affinity, upstreams, the observed split, one journey per client request, and each
+//! request over mTLS stitched end to end through the TLS connection the sidecars logged
+//! (tests/lab_mtls).
 
 mod common;
+mod lab_mtls;
 
 use hopscope::capture::{Capture, FileReader};
 use hopscope::decode::{DecodeConfig, Decoder};
@@ -33,6 +38,7 @@ const TOOLS: &[&str] = &[
     "curl",
     "setpriv",
     "ss",
+    "openssl",
 ];
 
 fn on_path(tool: &str) -> bool {
@@ -185,6 +191,7 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
     let truth = read_json(&bundle.join("truth.json"));
     let cluster = read_json(&bundle.join("kubectl/cluster.json"));
     let pp_name = pp.file_name().unwrap().to_str().unwrap().to_string();
+    let rv2_name = rv2.file_name().unwrap().to_str().unwrap().to_string();
 
     // Every capture reads through the whole pipeline, with HTTP on it.
     let mut runs = BTreeMap::new();
@@ -314,69 +321,55 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
         assert!(reviews_eps.contains(&addr(&c["endpoint"])), "{c}");
     }
 
-    // Pod: app -> 127.0.0.1:15001, answered from the original destination (domain.md 3.7).
-    let pp_segs = segments(&pp.join("capture.pcap"));
-    let pod_conns = truth["connections"][format!("pod/default/{pp_name}")]
-        .as_array()
-        .expect("pod connections");
-    let outbound: Vec<&Value> = pod_conns
-        .iter()
-        .filter(|c| c["kind"] == "redirect-outbound")
-        .collect();
-    assert!(
-        !outbound.is_empty(),
-        "no REDIRECT to 15001 in the pod conntrack"
-    );
-    // Inbound REDIRECTs: the wire shows the original destination, the pod IP's port 9080.
-    for c in pod_conns.iter().filter(|c| c["kind"] == "redirect-inbound") {
-        let (src, dst) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
-        assert_eq!(dst.port(), 9080, "{c}");
-        assert_eq!(addr(&c["reply"]["src"]).port(), 15006, "{c}");
-        assert!(
-            pp_segs
-                .iter()
-                .any(|s| s.syn && !s.ack && s.src == src && s.dst == dst),
-            "no inbound SYN {src} -> {dst}"
-        );
-    }
-    let sidecar_out: SocketAddr = "127.0.0.1:15001".parse().unwrap();
-    for c in &outbound {
-        let (app, orig) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
-        assert_eq!(addr(&c["reply"]["src"]), sidecar_out);
-        assert!(
-            pp_segs
-                .iter()
-                .any(|s| s.syn && !s.ack && s.src == app && s.dst == sidecar_out),
-            "no SYN {app} -> 127.0.0.1:15001"
-        );
-        assert!(
-            pp_segs
-                .iter()
-                .any(|s| s.syn && s.ack && s.src == orig && s.dst == app),
-            "no SYN-ACK from the original destination {orig} to {app}"
-        );
+    // Sidecar pods: app -> 127.0.0.1:15001 answered from the original destination, and the
+    // inbound REDIRECT to 15006 invisible on the wire (domain.md 3.7).
+    for (name, dir) in [("productpage", &pp), ("reviews-v2", &rv2)] {
+        let pod = dir.file_name().unwrap().to_str().unwrap();
+        let segs = segments(&dir.join("capture.pcap"));
+        let pod_conns = truth["connections"][format!("pod/default/{pod}")]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: pod connections"));
+        redirects_hold(name, &segs, pod_conns);
     }
 
-    // The sidecar's log: every upstream leg it reports carries its request id on the wire.
+    // The sidecars' logs: every upstream leg one reports is in its pod's capture, carrying
+    // the request id when plaintext, the cluster's SNI when mTLS.
     let requests = truth["requests"].as_array().expect("requests");
     assert!(
         requests.len() >= 10,
         "sidecar log lines: {}",
         requests.len()
     );
-    let pp_ids = request_ids(&runs["productpage"]);
-    let rv2_ids = request_ids(&runs["reviews-v2"]);
+    let ids: BTreeMap<&str, _> = [
+        (pp_name.as_str(), request_ids(&runs["productpage"])),
+        (rv2_name.as_str(), request_ids(&runs["reviews-v2"])),
+    ]
+    .into_iter()
+    .collect();
+    let runs_of: BTreeMap<&str, &common::Run> = [
+        (pp_name.as_str(), &runs["productpage"]),
+        (rv2_name.as_str(), &runs["reviews-v2"]),
+    ]
+    .into_iter()
+    .collect();
     let mut to_v2 = 0;
     for r in requests {
         let rid = r["request_id"].as_str().expect("request_id");
         assert!(!rid.is_empty(), "{r}");
+        let sidecar = r["sidecar"].as_str().expect("sidecar");
         let leg = (addr(&r["upstream_local"]), addr(&r["upstream_host"]));
-        let on_wire = pp_ids.get(&leg).cloned().unwrap_or_default();
-        assert!(
-            on_wire.iter().any(|id| id == rid),
-            "upstream leg {leg:?} of {rid} not in the pod capture (saw {on_wire:?})"
-        );
-        match r["frontend"].as_str() {
+        if r["upstream_tls"] == true {
+            let sni = lab_mtls::tls_sni(runs_of[sidecar], leg)
+                .unwrap_or_else(|| panic!("mTLS leg {leg:?} of {rid} not in {sidecar}'s capture"));
+            assert_eq!(sni, lab_mtls::REVIEWS_SNI, "{r}");
+        } else {
+            let on_wire = ids[sidecar].get(&leg).cloned().unwrap_or_default();
+            assert!(
+                on_wire.iter().any(|id| id == rid),
+                "upstream leg {leg:?} of {rid} not in {sidecar}'s capture (saw {on_wire:?})"
+            );
+        }
+        match r["listener"].as_str() {
             Some("virtualInbound") => {
                 assert_eq!(
                     leg.0.ip().to_string(),
@@ -384,12 +377,22 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
                     "inbound binds 127.0.0.6"
                 );
                 assert_eq!(r["cluster"], "inbound|9080||");
+                if r["downstream_tls"] == true {
+                    assert_eq!(
+                        sidecar, rv2_name,
+                        "only reviews-v2 is reached over mTLS: {r}"
+                    );
+                    assert_eq!(r["sni"], lab_mtls::REVIEWS_SNI, "{r}");
+                }
             }
             Some("virtualOutbound") => {
                 let cluster = r["cluster"].as_str().unwrap_or_default();
                 if cluster == "outbound|9080||reviews.default.svc.cluster.local" {
                     assert!(reviews_eps.contains(&leg.1), "EDS endpoint {}", leg.1);
                     assert_eq!(r["server"].as_str(), Some(leg.1.to_string().as_str()));
+                    // Auto-mTLS: the endpoint with a sidecar gets TLS, the other plaintext.
+                    let v2 = leg.1.to_string() == "10.244.1.7:9080";
+                    assert_eq!(r["upstream_tls"], v2, "{r}");
                 } else {
                     assert!(
                         cluster == "PassthroughCluster"
@@ -399,18 +402,61 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
                 }
                 if leg.1.to_string() == "10.244.1.7:9080" {
                     to_v2 += 1;
-                    let seen: Vec<&String> = rv2_ids.values().flatten().collect();
+                    let seen: Vec<&String> = ids[rv2_name.as_str()].values().flatten().collect();
                     assert!(
                         seen.iter().any(|id| *id == rid),
                         "{rid} not seen by reviews-v2"
                     );
                 }
             }
-            other => panic!("unknown frontend {other:?}"),
+            other => panic!("unknown listener {other:?}"),
         }
     }
     assert!(to_v2 > 0, "round robin sent nothing to reviews-v2");
     join_matches_the_kernel(&bundle, &truth);
+}
+
+/// A sidecar pod's REDIRECTs as its conntrack saw them, against its capture.
+fn redirects_hold(name: &str, segs: &[Seg], pod_conns: &[Value]) {
+    let outbound: Vec<&Value> = pod_conns
+        .iter()
+        .filter(|c| c["kind"] == "redirect-outbound")
+        .collect();
+    assert!(
+        !outbound.is_empty(),
+        "{name}: no REDIRECT to 15001 in the pod conntrack"
+    );
+    let inbound: Vec<&Value> = pod_conns
+        .iter()
+        .filter(|c| c["kind"] == "redirect-inbound")
+        .collect();
+    assert!(!inbound.is_empty(), "{name}: no REDIRECT to 15006");
+    // Inbound REDIRECTs: the wire shows the original destination, the pod IP's port 9080.
+    for c in inbound {
+        let (src, dst) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
+        assert_eq!(dst.port(), 9080, "{c}");
+        assert_eq!(addr(&c["reply"]["src"]).port(), 15006, "{c}");
+        assert!(
+            segs.iter()
+                .any(|s| s.syn && !s.ack && s.src == src && s.dst == dst),
+            "{name}: no inbound SYN {src} -> {dst}"
+        );
+    }
+    let sidecar_out: SocketAddr = "127.0.0.1:15001".parse().unwrap();
+    for c in &outbound {
+        let (app, orig) = (addr(&c["orig"]["src"]), addr(&c["orig"]["dst"]));
+        assert_eq!(addr(&c["reply"]["src"]), sidecar_out);
+        assert!(
+            segs.iter()
+                .any(|s| s.syn && !s.ack && s.src == app && s.dst == sidecar_out),
+            "{name}: no SYN {app} -> 127.0.0.1:15001"
+        );
+        assert!(
+            segs.iter()
+                .any(|s| s.syn && s.ack && s.src == orig && s.dst == app),
+            "{name}: no SYN-ACK from the original destination {orig} to {app}"
+        );
+    }
 }
 
 /// hopscope's join (`analyze BUNDLE --json`) against what the kernel and the sidecar did:
@@ -489,10 +535,11 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
         affinity >= 2,
         "only {affinity} affinity connections checked"
     );
-    // The sidecar: each outbound request's upstream is the server the proxy logged.
+    // The sidecars: each outbound request's upstream is the server the proxy logged, observed
+    // when plaintext, by timing when it went over mTLS.
     let mut upstreams = 0;
     for r in truth["requests"].as_array().unwrap() {
-        if r["frontend"] != "virtualOutbound" {
+        if r["listener"] != "virtualOutbound" {
             continue;
         }
         let client = r["downstream_remote"].as_str().unwrap();
@@ -518,7 +565,12 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
             );
         } else {
             assert_eq!(h["to"], r["server"], "upstream of {path}: {h}");
-            assert_eq!(h["evidence"], "observed", "{h}");
+            let evidence = if r["upstream_tls"] == true {
+                "timing"
+            } else {
+                "observed"
+            };
+            assert_eq!(h["evidence"], evidence, "{h}");
             let cl = format!("cluster {}", r["cluster"].as_str().unwrap());
             assert!(
                 h["via"]
@@ -585,4 +637,5 @@ fn join_matches_the_kernel(bundle: &Path, truth: &Value) {
         with_sidecar, client_requests,
         "each NodePort request stitched through its sidecar"
     );
+    lab_mtls::stitched_over_mtls(truth, &lines);
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{analyze, data};
-use hopscope::model::{AppInfo, EndReason, RoleSource};
+use hopscope::model::{AppInfo, Dir, EndReason, RoleSource};
 
 /// `METHOD target status` for every exchange, in report order.
 fn lines(name: &str) -> Vec<String> {
@@ -184,13 +184,36 @@ fn tls_client_hello_names_the_istio_service() {
         .filter(|c| matches!(c.app, AppInfo::Tls { .. }))
         .collect();
     assert_eq!(tls.len(), 1);
+    let AppInfo::Tls { sni, alpn, bursts } = &tls[0].app else {
+        unreachable!()
+    };
     assert_eq!(
-        tls[0].app,
-        AppInfo::Tls {
-            sni: Some("outbound_.9080_.v1_.reviews.default.svc.cluster.local".into()),
-            alpn: vec!["istio-peer-exchange".into(), "istio".into()],
-        }
+        sni.as_deref(),
+        Some("outbound_.9080_.v1_.reviews.default.svc.cluster.local")
     );
+    assert_eq!(alpn, &["istio-peer-exchange", "istio"]);
+    // The application-data bursts, as tshark shows the records (`-e tls.record.length`): the
+    // server's encrypted flight after its ServerHello and CCS (49+859+281+69 bytes + 4
+    // headers), the client's Finished (69 + 5, its CCS left out), two NewSessionTickets and
+    // the server's close_notify (266+266+19 + 3 headers), the client's close_notify (19 + 5).
+    let first = tls[0].stats.first;
+    // Offsets: the client's after its 391-byte hello and 6-byte CCS, the server's after its
+    // 127-byte ServerHello and CCS, then each previous burst.
+    let got: Vec<(Dir, i64, u64, u64)> = bursts
+        .list
+        .iter()
+        .map(|b| (b.dir, b.first.since(first) / 1000, b.offset, b.bytes))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Dir::ToClient, 2787, 133, 1278),
+            (Dir::ToServer, 4362, 397, 74),
+            (Dir::ToClient, 4816, 1411, 566),
+            (Dir::ToServer, 5182, 471, 24),
+        ]
+    );
+    assert_eq!(bursts.dropped, 0);
 }
 
 #[test]

@@ -166,6 +166,7 @@ impl Envoy {
             }
             (Some(routes), None) => {
                 // An HTTP chain without a request: name the route config and stop.
+                d.needs_request = true;
                 match routes {
                     HcmRoutes::Rds(n) => d.via.push(format!("route-config {n}")),
                     HcmRoutes::Inline(rc) => d.via.push(format!("route-config {}", rc.name)),
@@ -228,13 +229,14 @@ impl Mesh for Envoy {
         local: SocketAddr,
         host: Option<&str>,
         path: Option<&str>,
+        tls_alpn: Option<&[String]>,
     ) -> Option<EnvoyDecision> {
-        let alpn: &[&str] = if host.is_some() { &["http/1.1"] } else { &[] };
-        self.decide(
-            self.dump.inbound(local, None, alpn, "raw_buffer"),
-            host,
-            path,
-        )
+        let (transport, alpn): (&str, Vec<&str>) = match tls_alpn {
+            Some(offered) => ("tls", offered.iter().map(String::as_str).collect()),
+            None if host.is_some() => ("raw_buffer", vec!["http/1.1"]),
+            None => ("raw_buffer", Vec::new()),
+        };
+        self.decide(self.dump.inbound(local, None, &alpn, transport), host, path)
     }
 
     fn cluster_for_sni(&self, sni: &str) -> Option<String> {

@@ -50,6 +50,9 @@ pub struct EnvoyDecision {
     pub endpoints: Vec<Candidate>,
     /// The original destination is used as is (PassthroughCluster, InboundPassthrough).
     pub passthrough: bool,
+    /// The filter chain routes HTTP by the request's Host and path, and none was given (the
+    /// leg carries no readable request: encrypted, or not HTTP): `via` ends at the route config.
+    pub needs_request: bool,
 }
 
 /// A pod's Envoy config.
@@ -62,12 +65,14 @@ pub trait Mesh {
         path: Option<&str>,
         sni: Option<&str>,
     ) -> Option<EnvoyDecision>;
-    /// An inbound connection to `local` (leg C) with Host and path when HTTP.
+    /// An inbound connection to `local` (leg C) with Host and path when HTTP; `tls_alpn` is
+    /// the ClientHello's ALPN when the downstream spoke TLS (an mTLS leg from another sidecar).
     fn inbound(
         &self,
         local: SocketAddr,
         host: Option<&str>,
         path: Option<&str>,
+        tls_alpn: Option<&[String]>,
     ) -> Option<EnvoyDecision>;
     /// The cluster an mTLS SNI names (`outbound_.9080_.v1_.reviews…` → `outbound|9080|v1|…`).
     fn cluster_for_sni(&self, sni: &str) -> Option<String>;

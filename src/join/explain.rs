@@ -247,7 +247,7 @@ fn inbound(pod: &PodView, client: SocketAddr, to: SocketAddr, p: f64, q: &Query<
     match pod
         .mesh
         .as_deref()
-        .and_then(|m| m.inbound(to, q.host, q.path))
+        .and_then(|m| m.inbound(to, q.host, q.path, None))
     {
         Some(d) => {
             lines.push("envoy inbound:".into());

@@ -5,7 +5,8 @@
 //! in the hop's note, never filled in.
 
 use super::classify::{LegClass, PointKind};
-use super::cluster::{Cluster, EnvoyDecision, NatEntry, PodView};
+use super::cluster::{Cluster, EnvoyDecision, PodView};
+use super::intercept::{intercept_inbound, intercept_outbound};
 use crate::k8s::walk::{Facts, Hook, Outcome, Verdict};
 use crate::model::{Candidate, Connection, Evidence, Hop, HopKind, Path};
 use std::net::SocketAddr;
@@ -48,7 +49,9 @@ pub fn leg_path(leg: &LegCtx<'_>, cluster: &Cluster) -> Path {
         LegClass::DownstreamToSidecar => {
             let pod = point_pod(leg.point, cluster);
             hops.push(intercept_inbound(c, pod));
-            hops.push(envoy_hop(pod, |m| m.inbound(c.server, None, None)));
+            hops.push(envoy_hop(pod, |m| {
+                m.inbound(c.server, None, None, tls_alpn(c))
+            }));
         }
         LegClass::SidecarToApp => {
             let mut h = Hop::new(HopKind::App, Evidence::Observed);
@@ -77,6 +80,17 @@ pub fn leg_path(leg: &LegCtx<'_>, cluster: &Cluster) -> Path {
     Path { hops }
 }
 
+/// The upstream a sidecar used for one request, as the journey shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upstream {
+    pub addr: SocketAddr,
+    /// `Observed` when the forwarded request was seen, `Timing` when only an mTLS leg's
+    /// timing ties the request to it.
+    pub evidence: Evidence,
+    /// How it is known, when not plainly observed (`over mTLS, SNI …`).
+    pub how: String,
+}
+
 /// The hops of one request on a leg: the leg's, with Envoy's decision refined by the request's
 /// Host and path, and the upstream actually taken when the journey shows it.
 pub fn request_hops(
@@ -85,7 +99,7 @@ pub fn request_hops(
     cluster: &Cluster,
     host: Option<&str>,
     path: Option<&str>,
-    upstream: Option<SocketAddr>,
+    upstream: Option<&Upstream>,
 ) -> Path {
     let mut out = base.clone();
     let c = leg.conn;
@@ -94,22 +108,31 @@ pub fn request_hops(
         LegClass::AppToSidecar => Some(envoy_hop(pod, |m| {
             m.outbound(c.original_dst?, host, path, tls_sni(c))
         })),
-        LegClass::DownstreamToSidecar => Some(envoy_hop(pod, |m| m.inbound(c.server, host, path))),
+        LegClass::DownstreamToSidecar => Some(envoy_hop(pod, |m| {
+            m.inbound(c.server, host, path, tls_alpn(c))
+        })),
         _ => None,
     };
     if let Some(mut hop) = decision {
         if let Some(up) = upstream {
-            let listed = hop.candidates.iter().any(|k| k.addr == up);
-            hop.to = Some(up);
+            let listed = hop.candidates.iter().any(|k| k.addr == up.addr);
+            hop.to = Some(up.addr);
+            let seen = match up.evidence {
+                Evidence::Observed => "observed upstream",
+                _ => "upstream",
+            };
             hop.note = if hop.candidates.is_empty() || listed {
-                format!("observed upstream {}", cluster.describe(up))
+                format!("{seen} {}", cluster.describe(up.addr))
             } else {
                 format!(
-                    "observed upstream {} is NOT among the configured endpoints",
-                    cluster.describe(up)
+                    "{seen} {} is NOT among the configured endpoints",
+                    cluster.describe(up.addr)
                 )
             };
-            hop.evidence = Evidence::Observed;
+            if !up.how.is_empty() {
+                hop.note = format!("{} {}", hop.note, up.how);
+            }
+            hop.evidence = up.evidence;
         }
         if let Some(slot) = out.hops.iter_mut().find(|h| h.kind == HopKind::Envoy) {
             *slot = hop;
@@ -118,7 +141,7 @@ pub fn request_hops(
     out
 }
 
-fn point_pod<'c>(point: &PointKind, cluster: &'c Cluster) -> Option<&'c PodView> {
+pub(super) fn point_pod<'c>(point: &PointKind, cluster: &'c Cluster) -> Option<&'c PodView> {
     match point {
         PointKind::Pod { namespace, name } => cluster.pod(namespace, name),
         _ => None,
@@ -128,6 +151,14 @@ fn point_pod<'c>(point: &PointKind, cluster: &'c Cluster) -> Option<&'c PodView>
 fn tls_sni(c: &Connection) -> Option<&str> {
     match &c.app {
         crate::model::AppInfo::Tls { sni, .. } => sni.as_deref(),
+        _ => None,
+    }
+}
+
+/// The ClientHello's ALPN of a TLS connection (None: not TLS).
+pub(super) fn tls_alpn(c: &Connection) -> Option<&[String]> {
+    match &c.app {
+        crate::model::AppInfo::Tls { alpn, .. } => Some(alpn),
         _ => None,
     }
 }
@@ -266,7 +297,7 @@ fn dnat_addr(o: &Outcome, frontend: SocketAddr) -> Option<SocketAddr> {
 
 /// Chain names an outcome passed, each once, in the order first entered (a chain returned
 /// to after a jump, `KUBE-EXT-… → KUBE-MARK-MASQ → KUBE-EXT-…`, is not named twice).
-fn chains(o: &Outcome) -> Vec<String> {
+pub(super) fn chains(o: &Outcome) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for s in &o.steps {
         if !v.contains(&s.chain) {
@@ -299,77 +330,8 @@ fn walk_nodes(
     Some((plane.mode(), plane.walk(&facts)))
 }
 
-/// Leg A's REDIRECT to the outbound port, with the pod's rules that did it.
-fn intercept_outbound(c: &Connection, pod: Option<&PodView>) -> Hop {
-    let mut hop = Hop::new(HopKind::Intercept, Evidence::Observed);
-    hop.from = c.original_dst;
-    hop.to = Some(c.server);
-    hop.note = match c.original_dst {
-        Some(_) => "REDIRECT seen: replies come from the original destination".into(),
-        None => "redirected to the sidecar; original destination not seen".into(),
-    };
-    if let (Some(pod), Some(orig)) = (pod, c.original_dst) {
-        if let Some(rules) = pod.rules.as_deref() {
-            let mut facts = Facts::tcp_in(c.client, orig);
-            facts.hook = Hook::Output;
-            let outcomes = rules.walk(&facts);
-            if let Some(o) = outcomes.iter().find(
-                |o| matches!(o.verdict, Verdict::Redirect { port } if port == c.server.port()),
-            ) {
-                hop.via = chains(o);
-            } else {
-                hop.note
-                    .push_str("; the pod's rules do not redirect this (stale snapshot?)");
-            }
-        }
-    }
-    hop
-}
-
-/// Leg C's REDIRECT to the inbound port: invisible on the wire, so from conntrack or rules.
-fn intercept_inbound(c: &Connection, pod: Option<&PodView>) -> Hop {
-    let mut hop = Hop::new(HopKind::Intercept, Evidence::Unknown);
-    hop.from = Some(c.server);
-    let Some(pod) = pod else {
-        hop.note = "no state for this pod in the bundle".into();
-        return hop;
-    };
-    let entry: Option<&NatEntry> = pod
-        .conntrack
-        .iter()
-        .find(|e| e.orig_src == c.client && e.orig_dst == c.server && e.dnat().is_some());
-    let mut walked = None;
-    if let Some(rules) = pod.rules.as_deref() {
-        let outcomes = rules.walk(&Facts::tcp_in(c.client, c.server));
-        walked = outcomes
-            .into_iter()
-            .find(|o| matches!(o.verdict, Verdict::Redirect { .. } | Verdict::Tproxy { .. }));
-    }
-    let port = |o: &Outcome| match o.verdict {
-        Verdict::Redirect { port } | Verdict::Tproxy { port, .. } => Some(port),
-        _ => None,
-    };
-    if let Some(e) = entry {
-        hop.to = e.dnat();
-        hop.evidence = Evidence::Conntrack;
-        hop.note = "pod conntrack shows the REDIRECT".into();
-    } else if let Some(o) = &walked {
-        hop.to = port(o).map(|p| SocketAddr::new(c.server.ip(), p));
-        hop.evidence = Evidence::ConfigExact;
-        hop.note = "the pod's rules redirect it (15006 is never on the wire)".into();
-    } else if pod.rules.is_some() {
-        hop.note = "the pod's rules do not redirect this port".into();
-    } else {
-        hop.note = "no pod rules or conntrack in the bundle".into();
-    }
-    if let Some(o) = &walked {
-        hop.via = chains(o);
-    }
-    hop
-}
-
 /// Envoy's hop from the pod's config.
-fn envoy_hop(
+pub(super) fn envoy_hop(
     pod: Option<&PodView>,
     decide: impl FnOnce(&dyn super::cluster::Mesh) -> Option<EnvoyDecision>,
 ) -> Hop {
@@ -384,7 +346,9 @@ fn envoy_hop(
     };
     hop.via = d.via;
     hop.candidates = d.endpoints;
-    if d.passthrough {
+    if d.needs_request {
+        hop.note = "routed by the request's Host and path, which this leg does not show".into();
+    } else if d.passthrough {
         hop.evidence = Evidence::ConfigExact;
         hop.note = "passthrough: Envoy connects to the original destination".into();
     } else {

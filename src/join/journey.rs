@@ -13,8 +13,14 @@
 //!   and Host are forwarded unchanged, a few milliseconds later, in the same pod; the earliest
 //!   unclaimed forward within `FORWARD_WINDOW_NS` is taken. Envoy may pool and reuse upstream
 //!   connections, so this is per request, never per connection.
+//! - `sni+timing` and `timing`: an mTLS leg between sidecars has no readable request; one of
+//!   its client bursts joins the journey when it is the only one that fits the request on the
+//!   plaintext leg before it (SNI names the routed cluster, bytes inside the request's window)
+//!   or after it (the request reached the app within the burst), see `mtls.rs`. Requests with
+//!   several fitting bursts stay unlinked, their candidates listed in [`Journey::unlinked`].
 
 use super::classify::LegClass;
+use super::mtls::{self, Ambiguity, BurstRef, MtlsFacts};
 use crate::model::{Connection, Exchange};
 use std::collections::HashMap;
 
@@ -36,6 +42,11 @@ pub enum Link {
     RequestId,
     TraceId,
     RequestLineTiming,
+    /// A request on leg A to a TLS leg B: B's SNI names the routed cluster, its client sent
+    /// bytes inside the request's window.
+    SniTiming,
+    /// A TLS leg C's client burst to the request the sidecar forwarded from it (leg D).
+    Timing,
 }
 
 impl Link {
@@ -45,6 +56,8 @@ impl Link {
             Link::RequestId => "x-request-id",
             Link::TraceId => "trace-id",
             Link::RequestLineTiming => "request-line+timing",
+            Link::SniTiming => "sni+timing",
+            Link::Timing => "timing",
         }
     }
 }
@@ -52,11 +65,42 @@ impl Link {
 /// An exchange's place: (leg index, exchange index on that leg).
 pub type ExRef = (usize, usize);
 
-/// One request's exchanges over all legs, in time order, and what joined them.
+/// A TLS leg's part in a journey: the client burst that carried the request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsMember {
+    pub leg: usize,
+    /// Index into the leg's bursts.
+    pub burst: usize,
+    /// What joined it: `SniTiming` or `Timing` to `with`, or `SameConnection` to another view
+    /// of the same TLS connection.
+    pub link: Link,
+    /// The exchange it was linked to (`SniTiming`: the request before it on leg A; `Timing`:
+    /// the request after it on leg D).
+    pub with: Option<ExRef>,
+    /// Request to burst (`SniTiming`) or burst to request (`Timing`), ns.
+    pub delay_ns: i64,
+}
+
+/// A request the mTLS linker could not pin to one TLS burst.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unlinked {
+    pub exchange: ExRef,
+    /// The link it would have been.
+    pub link: Link,
+    /// The fitting TLS legs, each with its burst when known.
+    pub candidates: Vec<(usize, Option<usize>)>,
+    pub why: Ambiguity,
+}
+
+/// One request's exchanges over all legs, in time order, and what joined them; the TLS bursts
+/// that carried it, and what could not be linked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Journey {
     pub members: Vec<ExRef>,
     pub links: Vec<Link>,
+    /// In time order.
+    pub tls: Vec<TlsMember>,
+    pub unlinked: Vec<Unlinked>,
 }
 
 struct Union {
@@ -65,6 +109,11 @@ struct Union {
 }
 
 impl Union {
+    fn add(&mut self) -> usize {
+        self.parent.push(self.parent.len());
+        self.links.push(Vec::new());
+        self.parent.len() - 1
+    }
     fn find(&mut self, mut i: usize) -> usize {
         while self.parent[i] != i {
             self.parent[i] = self.parent[self.parent[i]];
@@ -86,8 +135,18 @@ impl Union {
 }
 
 /// Stitches the exchanges of `legs` into journeys; `twins[i]` lists the legs that are other
-/// views of leg `i` (see `twins.rs`).
+/// views of leg `i` (see `twins.rs`). Without [`MtlsFacts`], requests on app → sidecar legs
+/// are not offered to TLS legs (their route is unknown).
 pub fn journeys(legs: &[LegView<'_>], twins: &[Vec<usize>]) -> Vec<Journey> {
+    journeys_with(legs, twins, &MtlsFacts::default())
+}
+
+/// [`journeys`], with the routes and SNI clusters the mTLS linker needs.
+pub fn journeys_with(
+    legs: &[LegView<'_>],
+    twins: &[Vec<usize>],
+    facts: &MtlsFacts,
+) -> Vec<Journey> {
     let mut refs: Vec<ExRef> = Vec::new();
     let mut index: HashMap<ExRef, usize> = HashMap::new();
     for (l, leg) in legs.iter().enumerate() {
@@ -134,13 +193,51 @@ pub fn journeys(legs: &[LegView<'_>], twins: &[Vec<usize>]) -> Vec<Journey> {
             }
         }
     }
-    // Through a sidecar: A → B and C → D in the same pod, by request line and time.
+    // Through a sidecar: A → B and C → D in the same pod, by request line and time. A
+    // request forwarded in plaintext is not offered to TLS legs.
+    let mut plain = vec![false; refs.len()];
     for (from, to) in [
         (LegClass::AppToSidecar, LegClass::SidecarToUpstream),
         (LegClass::AppToSidecar, LegClass::ServiceFrontend),
         (LegClass::DownstreamToSidecar, LegClass::SidecarToApp),
     ] {
-        forward(legs, &refs, &index, &mut u, from, to);
+        for (i, j) in forward(legs, &refs, &index, &mut u, from, to) {
+            plain[if from == LegClass::DownstreamToSidecar {
+                j
+            } else {
+                i
+            }] = true;
+        }
+    }
+    // mTLS legs: their client bursts are nodes too.
+    let mut bursts: HashMap<BurstRef, usize> = HashMap::new();
+    let mut meta: HashMap<usize, TlsMember> = HashMap::new();
+    let found = mtls::link(legs, &refs, &plain, facts);
+    for p in &found.links {
+        let node = *bursts.entry(p.burst).or_insert_with(|| u.add());
+        u.join(index[&p.exchange], node, p.link);
+        meta.entry(node).or_insert(TlsMember {
+            leg: p.burst.0,
+            burst: p.burst.1,
+            link: p.link,
+            with: Some(p.exchange),
+            delay_ns: p.delay_ns,
+        });
+    }
+    // Twin views of a burst (a group no request reached is no journey, and is left out).
+    for (a, b) in mtls::twin_bursts(legs, twins) {
+        let na = *bursts.entry(a).or_insert_with(|| u.add());
+        let nb = *bursts.entry(b).or_insert_with(|| u.add());
+        u.join(na, nb, Link::SameConnection);
+        for (node, (leg, burst)) in [(na, a), (nb, b)] {
+            meta.entry(node).or_insert(TlsMember {
+                leg,
+                burst,
+                link: Link::SameConnection,
+                with: None,
+                delay_ns: 0,
+            });
+        }
     }
 
     let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -148,6 +245,28 @@ pub fn journeys(legs: &[LegView<'_>], twins: &[Vec<usize>]) -> Vec<Journey> {
         let r = u.find(i);
         groups.entry(r).or_default().push(i);
     }
+    let mut tls_of: HashMap<usize, Vec<TlsMember>> = HashMap::new();
+    for (&node, m) in &meta {
+        let r = u.find(node);
+        tls_of.entry(r).or_default().push(m.clone());
+    }
+    let mut unlinked_of: HashMap<usize, Vec<Unlinked>> = HashMap::new();
+    for d in found.undecided {
+        let r = u.find(index[&d.exchange]);
+        unlinked_of.entry(r).or_default().push(Unlinked {
+            exchange: d.exchange,
+            link: d.link,
+            candidates: d.candidates,
+            why: d.why,
+        });
+    }
+    let burst_at = |m: &TlsMember| match &legs[m.leg].conn.app {
+        crate::model::AppInfo::Tls { bursts, .. } => bursts
+            .list
+            .get(m.burst)
+            .map_or(i64::MAX, |b| b.first.nanos()),
+        _ => i64::MAX,
+    };
     let start = |i: usize| {
         let (l, e) = refs[i];
         let ex = &legs[l].exchanges[e];
@@ -163,9 +282,13 @@ pub fn journeys(legs: &[LegView<'_>], twins: &[Vec<usize>]) -> Vec<Journey> {
             members.sort_by_key(|&i| (start(i), i));
             let mut links = u.links[root].clone();
             links.sort();
+            let mut tls = tls_of.remove(&root).unwrap_or_default();
+            tls.sort_by_key(|m| (burst_at(m), m.leg));
             Journey {
                 members: members.into_iter().map(|i| refs[i]).collect(),
                 links,
+                tls,
+                unlinked: unlinked_of.remove(&root).unwrap_or_default(),
             }
         })
         .collect();
@@ -187,7 +310,8 @@ fn trace_key(v: &str) -> &str {
 }
 
 /// Joins each exchange of a `from` leg with the earliest unclaimed exchange of a `to` leg at
-/// the same point carrying the same method, target and Host within the forward window.
+/// the same point carrying the same method, target and Host within the forward window; says
+/// which (from, to) it joined, as indexes into `refs`.
 fn forward(
     legs: &[LegView<'_>],
     refs: &[ExRef],
@@ -195,8 +319,9 @@ fn forward(
     u: &mut Union,
     from: LegClass,
     to: LegClass,
-) {
+) -> Vec<(usize, usize)> {
     let mut claimed = vec![false; refs.len()];
+    let mut joined = Vec::new();
     for &(l, e) in refs.iter().filter(|(l, _)| legs[*l].class == from) {
         let Some(q) = legs[l].exchanges[e].request.as_ref() else {
             continue;
@@ -210,7 +335,7 @@ fn forward(
             let Some(q2) = legs[l2].exchanges[e2].request.as_ref() else {
                 continue;
             };
-            let dt = q2.msg.first_byte.nanos() - at;
+            let dt = q2.msg.first_byte.nanos().saturating_sub(at);
             if !(0..=FORWARD_WINDOW_NS).contains(&dt)
                 || q2.method != q.method
                 || q2.target != q.target
@@ -225,8 +350,10 @@ fn forward(
         if let Some((_, j)) = best {
             claimed[j] = true;
             u.join(index[&(l, e)], j, Link::RequestLineTiming);
+            joined.push((index[&(l, e)], j));
         }
     }
+    joined
 }
 
 /// Envoy forwards Host unchanged on the outbound path; on the inbound path too. A missing

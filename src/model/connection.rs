@@ -1,6 +1,6 @@
 //! A TCP connection as reassembly saw it, with the statistics a report needs.
 
-use super::Timestamp;
+use super::{Dir, Timestamp};
 use std::net::SocketAddr;
 
 /// Connection number, in the order connections were first seen (1-based).
@@ -102,15 +102,65 @@ pub enum AppInfo {
     Http {
         exchanges: u32,
     },
-    /// TLS: SNI and ALPN from the ClientHello (Istio mTLS legs name the service in the SNI).
+    /// TLS: SNI and ALPN from the ClientHello (Istio mTLS legs name the service in the SNI),
+    /// and when each side sent application data (what ties an encrypted leg to a request).
     Tls {
         sni: Option<String>,
         alpn: Vec<String>,
+        bursts: Bursts,
     },
     /// HTTP that switched protocols (101 Upgrade or CONNECT): parsing stopped there.
     Upgraded {
         exchanges: u32,
     },
+}
+
+/// At most this many bursts are kept per connection (16 KiB of [`Burst`]s); later ones are
+/// only counted in [`Bursts::dropped`]. 512 bursts are 256 request/response turns on one
+/// pooled connection, more than a sidecar's idle timeout usually lets one connection carry in
+/// a capture of minutes.
+pub const MAX_BURSTS: usize = 512;
+
+/// One turn of a TLS conversation: application-data records sent by one side with no
+/// application data from the other side in between. On a request/response protocol inside
+/// the TLS (HTTP/1.1, Istio's mTLS legs) a client burst is a request and the server burst
+/// after it its response; a pooled connection carries one pair per request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Burst {
+    pub dir: Dir,
+    /// Capture time of the segment that delivered the burst's first byte, and its last.
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Position of its first byte in the sender's stream (bytes since the first, gaps
+    /// included): TCP sequence space, so the same at every capture point of the connection.
+    pub offset: u64,
+    /// Bytes of application-data records (headers included) in the burst.
+    pub bytes: u64,
+}
+
+/// The bursts of a TLS connection in order, alternating directions; the first
+/// [`MAX_BURSTS`] are kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bursts {
+    pub list: Vec<Burst>,
+    /// Bursts after the first [`MAX_BURSTS`], not kept: their times are unknown.
+    pub dropped: u64,
+}
+
+impl Bursts {
+    /// Indexes and bursts sent by the client.
+    pub fn client(&self) -> impl Iterator<Item = (usize, &Burst)> + '_ {
+        self.list
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.dir == Dir::ToServer)
+    }
+
+    /// The first burst after `i` sent by the other side (for a client burst: its reply).
+    pub fn reply_to(&self, i: usize) -> Option<&Burst> {
+        let dir = self.list.get(i)?.dir;
+        self.list.get(i + 1..)?.iter().find(|b| b.dir != dir)
+    }
 }
 
 /// A finished connection summary, emitted when the connection ends or the capture does.

@@ -12,7 +12,8 @@ mod segment;
 mod time;
 
 pub use connection::{
-    AppInfo, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource, SynPrint,
+    AppInfo, Burst, Bursts, ConnId, ConnStats, Connection, DirStats, EndReason, RoleSource,
+    SynPrint, MAX_BURSTS,
 };
 pub use exchange::{
     known_or_owned, Exchange, Fields, HttpVersion, Message, Request, Response, KNOWN_METHODS,

@@ -11,12 +11,10 @@
 use crate::http::{self, HttpConn, HttpLimits};
 use crate::model::{AppInfo, Connection, Dir, Exchange, Timestamp};
 use crate::reassembly::{ConnMeta, StreamHandler};
-use crate::tls::{self, Hello};
+use crate::tls::{self, TlsFlow};
 
 /// Bytes kept while the first bytes are too short to decide (e.g. a 2-byte first segment).
 const SNIFF_MAX: usize = 16;
-/// Bytes of the client's first flight kept to find a ClientHello that spans segments.
-const HELLO_MAX: usize = 64 * 1024;
 
 /// Where handlers put what they produce; the pipeline drains it after every segment.
 #[derive(Default)]
@@ -45,11 +43,8 @@ pub enum AppConn {
     /// Nothing decided yet.
     Sniffing(Box<Sniffer>),
     Http(Box<HttpConn>),
-    /// TLS: collecting the ClientHello, then done.
-    Tls {
-        hello: Vec<u8>,
-        info: Option<(Option<String>, Vec<String>)>,
-    },
+    /// TLS: the ClientHello's names, then the application data's timing.
+    Tls(Box<TlsFlow>),
     /// Not a protocol we parse; bytes are ignored.
     Opaque,
 }
@@ -128,26 +123,6 @@ impl AppConn {
             _ => unreachable!("just assigned"),
         }
     }
-
-    fn tls_data(
-        hello: &mut Vec<u8>,
-        info: &mut Option<(Option<String>, Vec<String>)>,
-        bytes: &[u8],
-    ) {
-        if info.is_some() {
-            return;
-        }
-        let room = HELLO_MAX.saturating_sub(hello.len());
-        hello.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        match tls::parse_client_hello(hello) {
-            Hello::NeedMore if hello.len() < HELLO_MAX => {}
-            Hello::ClientHello { sni, alpn, .. } => *info = Some((sni, alpn)),
-            _ => *info = Some((None, Vec::new())),
-        }
-        if info.is_some() {
-            *hello = Vec::new();
-        }
-    }
 }
 
 impl StreamHandler for AppConn {
@@ -163,11 +138,7 @@ impl StreamHandler for AppConn {
                 h.data(dir, ts, bytes, &mut ctx.exchanges);
                 ctx.tag(meta);
             }
-            AppConn::Tls { hello, info } => {
-                if dir == Dir::ToServer {
-                    Self::tls_data(hello, info, bytes);
-                }
-            }
+            AppConn::Tls(flow) => flow.data(dir, ts, bytes),
             AppConn::Opaque => {}
             AppConn::Sniffing(sniffer) => match sniffer.probe(dir, bytes) {
                 Verdict::Undecided => {}
@@ -188,10 +159,16 @@ impl StreamHandler for AppConn {
                     ctx.tag(meta);
                 }
                 Verdict::Tls => {
-                    let [mut hello, _] = std::mem::take(&mut sniffer.held);
-                    let mut info = None;
-                    Self::tls_data(&mut hello, &mut info, bytes);
-                    *self = AppConn::Tls { hello, info };
+                    let held = std::mem::take(&mut sniffer.held);
+                    let mut flow = Box::<TlsFlow>::default();
+                    // Held prefixes first, the server's (older than this client segment) too.
+                    for d in [Dir::ToClient, Dir::ToServer] {
+                        if let Some(prefix) = held.get(d.index()).filter(|p| !p.is_empty()) {
+                            flow.data(d, ts, prefix);
+                        }
+                    }
+                    flow.data(dir, ts, bytes);
+                    *self = AppConn::Tls(flow);
                 }
             },
         }
@@ -205,10 +182,7 @@ impl StreamHandler for AppConn {
             }
             // Undecided: forget the partial prefix; the next segment may start a message.
             AppConn::Sniffing(sniffer) => sniffer.held[dir.index()].clear(),
-            AppConn::Tls { hello, info } if dir == Dir::ToServer && info.is_none() => {
-                *hello = Vec::new();
-                *info = Some((None, Vec::new()));
-            }
+            AppConn::Tls(flow) => flow.gap(dir, len),
             _ => {}
         }
     }
@@ -240,10 +214,7 @@ impl StreamHandler for AppConn {
                     }
                 }
             }
-            AppConn::Tls { info, .. } => {
-                let (sni, alpn) = info.unwrap_or_default();
-                AppInfo::Tls { sni, alpn }
-            }
+            AppConn::Tls(flow) => flow.finish(),
             AppConn::Sniffing(_) | AppConn::Opaque => AppInfo::Unknown,
         };
         ctx.connections.push(conn);

@@ -5,11 +5,11 @@
 
 use super::escape::escape;
 use super::path::{hop_line, path_json, shown_hops};
-use super::timefmt::{clock, duration};
+use super::timefmt::{clock, duration, rfc3339};
 use super::JsonSink;
 use crate::join::split::splits;
 use crate::join::{Cluster, Joined, Leg};
-use crate::model::{AppInfo, Connection, Exchange};
+use crate::model::{AppInfo, Burst, Connection, Exchange, Timestamp};
 use crate::pipeline::Sink;
 use crate::reassembly::ConnMeta;
 use serde_json::{json, Value};
@@ -56,6 +56,71 @@ fn request_line(ex: &Exchange) -> String {
     format!("{m} {t} {s} {lat}")
 }
 
+/// One line of a journey: an exchange or a TLS leg's burst, with its time.
+enum Row {
+    Exchange(Timestamp, usize, usize),
+    Tls(Timestamp, usize),
+}
+
+/// Journey `n`'s exchanges and TLS members in time order.
+fn rows(r: &JoinReport<'_>, n: usize) -> Vec<Row> {
+    let journey = &r.joined.journeys[n];
+    let mut v: Vec<Row> = journey
+        .members
+        .iter()
+        .map(|&(l, e)| {
+            let leg = &r.legs[l];
+            let ex = &leg.exchanges[e];
+            let at = ex
+                .request
+                .as_ref()
+                .map(|q| q.msg.first_byte)
+                .or(ex.response.as_ref().map(|s| s.msg.first_byte))
+                .unwrap_or(leg.conn.stats.first);
+            Row::Exchange(at, l, e)
+        })
+        .collect();
+    for (t, m) in journey.tls.iter().enumerate() {
+        let conn = &r.legs[m.leg].conn;
+        let at = burst(conn, m.burst).map_or(conn.stats.first, |b| b.first);
+        v.push(Row::Tls(at, t));
+    }
+    // Stable: exchanges keep the journey's order among themselves.
+    v.sort_by_key(|row| match row {
+        Row::Exchange(at, ..) | Row::Tls(at, _) => *at,
+    });
+    v
+}
+
+fn burst(c: &Connection, i: usize) -> Option<&Burst> {
+    match &c.app {
+        AppInfo::Tls { bursts, .. } => bursts.list.get(i),
+        _ => None,
+    }
+}
+
+/// `tls sni=outbound_.9080_._.reviews… burst 3: 412 B, reply 1.2 ms later`.
+fn tls_line(c: &Connection, i: usize) -> String {
+    let sni = match &c.app {
+        AppInfo::Tls { sni: Some(s), .. } => format!(" sni={}", escape(s)),
+        _ => String::new(),
+    };
+    let Some(b) = burst(c, i) else {
+        return format!("tls{sni}");
+    };
+    let reply = match &c.app {
+        AppInfo::Tls { bursts, .. } => bursts.reply_to(i).map_or(String::new(), |x| {
+            format!(
+                ", reply {} B {} later",
+                x.bytes,
+                duration(x.first.since(b.first))
+            )
+        }),
+        _ => String::new(),
+    };
+    format!("tls{sni} burst #{}: {} B{reply}", i + 1, b.bytes)
+}
+
 pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
     let j = r.joined;
     writeln!(out, "JOURNEYS ({})", j.journeys.len())?;
@@ -87,29 +152,63 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
             out,
             "\n#{}  {head} → {status}  ({} legs{joined_by})",
             n + 1,
-            journey.members.len()
+            journey.members.len() + journey.tls.len()
         )?;
-        for &(l, e) in &journey.members {
-            let leg = &r.legs[l];
-            let ex = &leg.exchanges[e];
-            let at = ex
-                .request
-                .as_ref()
-                .map(|q| q.msg.first_byte)
-                .or(ex.response.as_ref().map(|s| s.msg.first_byte))
-                .unwrap_or(leg.conn.stats.first);
+        for row in rows(r, n) {
+            match row {
+                Row::Exchange(at, l, e) => {
+                    let leg = &r.legs[l];
+                    writeln!(
+                        out,
+                        "  {}  {:<34}  {:<18}  {}  {}",
+                        clock(at),
+                        r.points[leg.point],
+                        j.classes[l].as_str(),
+                        flow(&leg.conn, r.cluster),
+                        request_line(&leg.exchanges[e])
+                    )?;
+                    for hop in shown_hops(&j.exchange_paths[l][e]) {
+                        writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
+                    }
+                }
+                Row::Tls(at, t) => {
+                    let m = &journey.tls[t];
+                    let leg = &r.legs[m.leg];
+                    writeln!(
+                        out,
+                        "  {}  {:<34}  {:<18}  {}  {} ({})",
+                        clock(at),
+                        r.points[leg.point],
+                        j.classes[m.leg].as_str(),
+                        flow(&leg.conn, r.cluster),
+                        tls_line(&leg.conn, m.burst),
+                        m.link.as_str()
+                    )?;
+                    for hop in shown_hops(&j.tls_paths[n][t]) {
+                        writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
+                    }
+                }
+            }
+        }
+        for u in &journey.unlinked {
+            let leg = &r.legs[u.exchange.0];
+            let cands: Vec<String> = u
+                .candidates
+                .iter()
+                .map(|&(l, _)| {
+                    let c = &r.legs[l].conn;
+                    format!("{} → {}", c.client, c.server)
+                })
+                .collect();
             writeln!(
                 out,
-                "  {}  {:<34}  {:<18}  {}  {}",
-                clock(at),
+                "  not linked by {}: {} on {} ({}): TLS legs that fit: {}",
+                u.link.as_str(),
+                request_line(&leg.exchanges[u.exchange.1]),
                 r.points[leg.point],
-                j.classes[l].as_str(),
-                flow(&leg.conn, r.cluster),
-                request_line(ex)
+                u.why.as_str(),
+                cands.join(", ")
             )?;
-            for hop in shown_hops(&j.exchange_paths[l][e]) {
-                writeln!(out, "                   {}", hop_line(hop, r.cluster))?;
-            }
         }
     }
     let quiet: Vec<usize> = (0..r.legs.len())
@@ -236,7 +335,45 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
             })
             .collect();
         let links: Vec<&str> = journey.links.iter().map(|k| k.as_str()).collect();
-        let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links});
+        let exchange_ref = |(l, e): (usize, usize)| {
+            let leg = &r.legs[l];
+            json!({"point": r.points[leg.point], "conn": leg.conn.id,
+                   "index": leg.exchanges[e].index, "leg": j.classes[l].as_str()})
+        };
+        let tls: Vec<Value> = journey
+            .tls
+            .iter()
+            .enumerate()
+            .map(|(t, m)| {
+                let leg = &r.legs[m.leg];
+                let b = burst(&leg.conn, m.burst);
+                json!({"point": r.points[leg.point], "conn": leg.conn.id,
+                       "leg": j.classes[m.leg].as_str(), "burst": m.burst,
+                       "at": b.map(|b| rfc3339(b.first)), "bytes": b.map(|b| b.bytes),
+                       "offset": b.map(|b| b.offset), "link": m.link.as_str(),
+                       "with": m.with.map(exchange_ref),
+                       "delay_ms": m.with.map(|_| m.delay_ns as f64 / 1e6),
+                       "path": path_json(&j.tls_paths[n][t])})
+            })
+            .collect();
+        let unlinked: Vec<Value> = journey
+            .unlinked
+            .iter()
+            .map(|u| {
+                let cands: Vec<Value> = u
+                    .candidates
+                    .iter()
+                    .map(|&(l, b)| {
+                        let leg = &r.legs[l];
+                        json!({"point": r.points[leg.point], "conn": leg.conn.id, "burst": b})
+                    })
+                    .collect();
+                json!({"exchange": exchange_ref(u.exchange), "link": u.link.as_str(),
+                       "why": u.why.as_str(), "candidates": cands})
+            })
+            .collect();
+        let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links,
+                       "tls": tls, "unlinked": unlinked});
         line(out, &v)?;
     }
     for s in splits(request_paths(j)) {

@@ -217,7 +217,7 @@ fn app<W: Write + ?Sized>(w: &mut W, a: &AppInfo) -> io::Result<()> {
             line::uint(w, u64::from(*exchanges))?;
             w.write_all(b"}")
         }
-        AppInfo::Tls { sni, alpn } => {
+        AppInfo::Tls { sni, alpn, .. } => {
             w.write_all(b"{\"protocol\":\"tls\",\"sni\":")?;
             match sni {
                 Some(sni) => line::string(w, sni)?,
@@ -451,7 +451,7 @@ mod tests {
                 AppInfo::Upgraded { exchanges } => AppJson::HttpUpgraded {
                     exchanges: *exchanges,
                 },
-                AppInfo::Tls { sni, alpn } => AppJson::Tls {
+                AppInfo::Tls { sni, alpn, .. } => AppJson::Tls {
                     sni: sni.clone(),
                     alpn: alpn.clone(),
                 },
@@ -536,10 +536,12 @@ mod tests {
             AppInfo::Tls {
                 sni: Some("outbound_.9080_.v1_.reviews \"x\"\u{202e}".into()),
                 alpn: vec!["istio-peer-exchange".into(), "istio".into()],
+                bursts: Default::default(),
             },
             AppInfo::Tls {
                 sni: None,
                 alpn: Vec::new(),
+                bursts: Default::default(),
             },
         ];
         for (i, app) in apps.into_iter().enumerate() {

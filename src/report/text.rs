@@ -253,7 +253,7 @@ impl<W: Write> Sink for TextSink<W> {
         let app = match &c.app {
             AppInfo::Http { .. } | AppInfo::Upgraded { .. } => return Ok(()),
             AppInfo::Unknown => "-".to_string(),
-            AppInfo::Tls { sni, alpn } => {
+            AppInfo::Tls { sni, alpn, .. } => {
                 let mut t = String::from("tls");
                 if let Some(sni) = sni {
                     t.push_str(" sni=");

@@ -6,13 +6,20 @@
 //! speaks inside (`istio-peer-exchange`, `istio`, `h2`, `http/1.1`), which is enough to tell
 //! which service a leg goes to without keys.
 //!
+//! Past the hello, records are framed but not read (`records`): the times at which each side
+//! sent application data (`flow`, [`crate::model::Bursts`]) are what ties an encrypted leg to
+//! the plaintext request that rode it.
+//!
 //! It does not parse the ServerHello, certificates, or anything encrypted, and it does not
 //! validate the hello beyond the lengths it needs: every length is checked against the bytes
 //! present, so hostile input gives `NotHello`, never a panic. SSLv2-compatible hellos are not
 //! recognised.
 
+mod flow;
 mod hello;
+pub mod records;
 
+pub use flow::{TlsFlow, HELLO_MAX};
 pub use hello::{parse_client_hello, Hello};
 
 use crate::http::Sniff;

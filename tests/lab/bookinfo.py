@@ -3,8 +3,8 @@
 What: `bookinfo.py APP VERSION` serves one app (http.server, keep-alive). productpage calls
 reviews (and ratings, and one unknown host for the passthrough path) by ClusterIP with the
 service's `Host`, so inside the productpage netns the calls are REDIRECTed to the sidecar;
-reviews-v2 calls ratings by ClusterIP (kube-proxy DNAT, ClientIP affinity); reviews-v1 calls
-nothing, as in Bookinfo. Every call propagates x-request-id and the b3 headers, as Bookinfo's
+reviews-v2 calls ratings by ClusterIP (REDIRECTed to its own sidecar); reviews-v1 calls
+nothing, as in Bookinfo (the lab's curl from reviews-v1 exercises kube-proxy's affinity). Every call propagates x-request-id and the b3 headers, as Bookinfo's
 apps do (istio/istio samples/bookinfo: productpage.py `getForwardHeaders`). What not: no HTML,
 no details service, no failure injection.
 """

@@ -1,8 +1,9 @@
 """The lab cluster as `kubectl get pods,services,endpointslices,nodes -A -o json` would print it.
 
 What: one `List` (apiVersion v1) of the Node, the Pods (status.podIP, spec.nodeName node-1; the
-productpage pod carries an injected `istio-proxy` container, the `istio-init` init container and
-the `sidecar.istio.io/status` annotation), the Services (ClusterIP/NodePort, named port `http`,
+pods with a sidecar, productpage and reviews-v2, carry an injected `istio-proxy` container, the
+`istio-init` init container, the `sidecar.istio.io/status` annotation and the
+`security.istio.io/tlsMode: istio` label that makes Istio's auto-mTLS pick TLS to them), the Services (ClusterIP/NodePort, named port `http`,
 sessionAffinity, externalTrafficPolicy) and one EndpointSlice per service, all drawn from
 topology.py. What not: no uids/resourceVersions beyond fixed placeholders, no status
 conditions beyond Ready, no managedFields; only the fields domain.md section 5 says the join

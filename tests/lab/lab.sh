@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The hopscope kernel lab: a one-node Kubernetes + Istio-like cluster out of network namespaces,
-# real HTTP through kube-proxy-style iptables rules and an HAProxy "sidecar", real tcpdump
-# captures and conntrack, written as a cluster bundle (docs/bundle.md). See tests/lab/README.md.
+# real HTTP through kube-proxy-style iptables rules and HAProxy "sidecars" (mTLS between them),
+# real tcpdump captures and conntrack, written as a cluster bundle (docs/bundle.md). See
+# tests/lab/README.md.
 #
 #   lab.sh [BUNDLE]          up, run, collect, down (default BUNDLE: target/lab-bundle)
 #   lab.sh up|run|down       one step (state in $HS_LAB_STATE, default /tmp/hs-lab)
 #   lab.sh collect [BUNDLE]
 #
-# Needs root, iproute2, iptables (nft backend tested), conntrack, tcpdump, haproxy, python3, curl.
+# Needs root, iproute2, iptables (nft backend tested), conntrack, tcpdump, haproxy, python3, curl,
+# openssl.
 # Every netns and veth it makes starts with "hs-"; `down` removes exactly those (by name).
 set -euo pipefail
 
@@ -24,12 +26,14 @@ RV=hs-reviews-v2
 log() { printf "lab: %s %s\n" "$(date +%T.%N | cut -c1-12)" "$*" >&2; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# `topology.py shell` gives POD_<app>_<version>='netns veth ip name' and PODS.
+# `topology.py shell` gives POD_<app>_<version>='netns veth ip name', SPIFFE_<app>_<version>,
+# PODS and SIDECARS (the pods with a sidecar).
 eval "$(cd "$HERE" && "$PY" topology.py shell)"
 
 need_tools() {
     local t missing=()
-    for t in ip iptables iptables-save iptables-restore conntrack tcpdump haproxy "$PY" curl setpriv ss; do
+    for t in ip iptables iptables-save iptables-restore conntrack tcpdump haproxy "$PY" curl setpriv ss \
+        openssl; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     if ((${#missing[@]})); then log "missing: ${missing[*]}"; exit 2; fi
@@ -133,23 +137,58 @@ up() {
     done < <(cd "$HERE" && "$PY" kube_proxy.py jumps)
 
     # istio-iptables -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x '' -b '*' -d 15090,15021,15020
-    nsx $PP iptables-restore --noflush <"$HERE/istio-iptables.rules"
+    for p in $SIDECARS; do
+        v="POD_$p"; read -r netns _ <<<"${!v}"
+        nsx "$netns" iptables-restore --noflush <"$HERE/istio-iptables.rules"
+    done
+    certs
 
-    # The apps, then the sidecar (uid/gid 1337, as istio-proxy runs).
+    # The apps, then the sidecars (uid/gid 1337, as istio-proxy runs).
     for p in $PODS; do
         v="POD_$p"; read -r netns veth ip name <<<"${!v}"
         bg "app-$p" "$netns" env PYTHONUNBUFFERED=1 PYTHONPATH="$HERE" "$PY" "$HERE/bookinfo.py" "${p%_*}" "${p##*_}"
     done
-    (cd "$HERE" && "$PY" sidecar.py haproxy stdout) >"$STATE/cfg/haproxy.cfg"
-    chmod 0644 "$STATE/cfg/haproxy.cfg"
-    bg sidecar $PP setpriv --reuid=1337 --regid=1337 --clear-groups haproxy -db -f "$STATE/cfg/haproxy.cfg"
+    for p in $SIDECARS; do
+        v="POD_$p"; read -r netns _ <<<"${!v}"
+        (cd "$HERE" && "$PY" sidecar.py haproxy "$p" stdout "$STATE/cfg/certs") >"$STATE/cfg/haproxy-$p.cfg"
+        chmod 0644 "$STATE/cfg/haproxy-$p.cfg"
+        bg "sidecar-$p" "$netns" setpriv --reuid=1337 --regid=1337 --clear-groups \
+            haproxy -db -f "$STATE/cfg/haproxy-$p.cfg"
+    done
     for p in $PODS; do
         v="POD_$p"; read -r netns veth ip name <<<"${!v}"
         wait_for "$p :9080" listening "$netns" 9080
     done
-    wait_for "sidecar :15001" listening $PP 15001
-    wait_for "sidecar :15006" listening $PP 15006
+    for p in $SIDECARS; do
+        v="POD_$p"; read -r netns _ <<<"${!v}"
+        wait_for "sidecar $p :15001" listening "$netns" 15001
+        wait_for "sidecar $p :15006" listening "$netns" 15006
+    done
     log "up: $(lab_netns | wc -w) netns"
+}
+
+# The mesh's certificates, as Istio's CA issues them: a self-signed root (O=cluster.local) and
+# per sidecar pod an ECDSA P-256 workload certificate with an empty subject and its SPIFFE
+# identity as the URI SAN. Keys are readable by uid 1337 only (HAProxy reads them at start).
+certs() {
+    local d="$STATE/cfg/certs" p v
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/O=cluster.local" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+    for p in $SIDECARS; do
+        v="SPIFFE_$p"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/" \
+            -keyout "$d/$p.key" -out "$d/$p.csr" 2>/dev/null
+        printf 'subjectAltName=critical,URI:%s\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' \
+            "${!v}" >"$d/$p.ext"
+        openssl x509 -req -in "$d/$p.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+            -days 2 -extfile "$d/$p.ext" -out "$d/$p.crt" 2>/dev/null
+        cat "$d/$p.crt" "$d/$p.key" >"$d/$p.pem"
+        chown 1337:1337 "$d/$p.pem"
+        chmod 0600 "$d/$p.pem"
+    done
+    chmod 0755 "$d"
+    chmod 0644 "$d/ca.pem"
 }
 
 start_capture() { # start_capture NAME NETNS
@@ -174,6 +213,7 @@ run() {
     [[ -d $STATE/pids ]] || { log "run: lab not up"; exit 1; }
     start_conntrack node $NODE
     start_conntrack productpage $PP
+    start_conntrack reviews-v2 $RV
     start_capture node $NODE
     start_capture productpage $PP
     start_capture reviews-v2 $RV
@@ -197,9 +237,10 @@ run() {
     # Let the last FIN/ACKs reach the captures, then stop them cleanly (SIGINT flushes).
     log "run: traffic sent"
     for n in node productpage reviews-v2; do stop "tcpdump-$n" INT; done
-    for n in node productpage; do stop "conntrack-$n" TERM; done
+    for n in node productpage reviews-v2; do stop "conntrack-$n" TERM; done
     nsx $NODE conntrack -L -p tcp >"$STATE/out/node-conntrack-L.txt" 2>/dev/null || true
     nsx $PP conntrack -L -p tcp >"$STATE/out/productpage-conntrack-L.txt" 2>/dev/null || true
+    nsx $RV conntrack -L -p tcp >"$STATE/out/reviews-v2-conntrack-L.txt" 2>/dev/null || true
     # The ClientIP affinity lists kube-proxy's -m recent rules keep (xt_recent, per netns).
     nsx $NODE sh -c 'for f in /proc/net/xt_recent/*; do echo "== ${f##*/}"; cat "$f"; done' \
         >"$STATE/out/node-xt_recent.txt" 2>/dev/null || true
@@ -214,6 +255,7 @@ check_out() { # the bundle dir is replaced: never /, the checkout or $HOME
 
 collect() {
     local out=${1:-$ROOT/target/lab-bundle}
+    case $out in /*) ;; *) out=$PWD/$out ;; esac # the generators run from $HERE
     local node="$out/node/node-1" ppdir rvdir
     ppdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_productpage_v1"; echo "$n")"
     rvdir="$out/pod/default/$(read -r _ _ _ n <<<"$POD_reviews_v2"; echo "$n")"
@@ -225,26 +267,34 @@ collect() {
     cp "$STATE/out/node-conntrack-L.txt" "$node/conntrack-L.txt"
     nsx $NODE ip -o addr show | awk '{split($4, a, "/"); print a[1]}' >"$node/addresses.txt"
     cp "$STATE/out/node.pcap" "$node/capture.pcap"
-    nsx $PP iptables-save >"$ppdir/iptables-save.txt"
-    cp "$STATE/out/conntrack-productpage.out" "$ppdir/conntrack.txt"
-    cp "$STATE/out/productpage-conntrack-L.txt" "$ppdir/conntrack-L.txt"
+    # The sidecar pods: rules, conntrack, listeners, Envoy's view, capture; their proxy logs.
+    local p netns name dir short args=()
+    for p in $SIDECARS; do
+        v="POD_$p"; read -r netns _ _ name <<<"${!v}"
+        dir="$out/pod/default/$name"; short=${netns#hs-}
+        nsx "$netns" iptables-save >"$dir/iptables-save.txt"
+        cp "$STATE/out/conntrack-$short.out" "$dir/conntrack.txt"
+        cp "$STATE/out/$short-conntrack-L.txt" "$dir/conntrack-L.txt"
+        (cd "$HERE" && "$PY" envoy_dump.py "$p") >"$dir/config_dump.json"
+        cp "$STATE/cfg/haproxy-$p.cfg" "$out/lab/"
+        cp "$STATE/out/sidecar-$p.out" "$out/lab/sidecar-$p.log"
+        args+=(--pod "$name=$dir/conntrack.txt" --log "$name=$out/lab/sidecar-$p.log")
+    done
     cp "$STATE/out/productpage.pcap" "$ppdir/capture.pcap"
-    nsx $PP ss -ntlp >"$ppdir/listen.txt"
-    (cd "$HERE" && "$PY" sidecar.py config-dump) >"$ppdir/config_dump.json"
     cp "$STATE/out/reviews-v2.pcap" "$rvdir/capture.pcap"
+    nsx $PP ss -ntlp >"$ppdir/listen.txt"
     nsx $RV ss -ntlp >"$rvdir/listen.txt"
     (cd "$HERE" && "$PY" kubectl.py) >"$out/kubectl/cluster.json"
-    cp "$STATE/cfg/haproxy.cfg" "$STATE/cfg/kube-proxy.rules" "$STATE/out/node-xt_recent.txt" "$out/lab/"
+    cp "$STATE/cfg/kube-proxy.rules" "$STATE/out/node-xt_recent.txt" "$STATE/cfg/certs/ca.pem" "$out/lab/"
+    for p in $SIDECARS; do cp "$STATE/cfg/certs/$p.crt" "$out/lab/"; done
     # The affinity lists, where a bundle keeps them (docs/bundle.md).
     cp "$STATE/out/node-xt_recent.txt" "$out/node/node-1/xt_recent.txt"
-    cp "$STATE/out/sidecar.out" "$out/lab/sidecar.log"
     cat "$STATE"/out/app-*.err >"$out/lab/apps.log"
     # SLL2 captures name interfaces by ifindex only; this maps them, per netns.
     for ns in $(lab_netns); do echo "== $ns"; ip -n "$ns" -o link show; done >"$out/lab/interfaces.txt"
     cat "$STATE"/out/curl-*.out >"$out/lab/curl.out"
-    (cd "$HERE" && "$PY" truth.py "$node/conntrack.txt" "$ppdir/conntrack.txt" "$out/lab/sidecar.log" \
-        "$out/lab/node-xt_recent.txt") \
-        >"$out/truth.json"
+    (cd "$HERE" && "$PY" truth.py --node "$node/conntrack.txt" "${args[@]}" \
+        --recent "$out/lab/node-xt_recent.txt") >"$out/truth.json"
     log "collect: bundle in $out"
 }
 

@@ -1,21 +1,30 @@
-"""The productpage sidecar: one mesh description rendered twice, as HAProxy config and as the
-Envoy v3 admin /config_dump?include_eds (snake_case) an Istio sidecar would show for it.
+"""The sidecars (productpage, reviews-v2): one mesh description per pod, rendered as HAProxy
+config here and as the Envoy v3 admin /config_dump?include_eds in envoy_dump.py.
 
-What: `sidecar.py haproxy LOGFILE` prints haproxy.cfg; `sidecar.py config-dump` prints
-config_dump.json. Both come from `mesh()`, so the dump describes exactly what HAProxy does:
-virtualOutbound 15001 (original destination port 9080 -> RDS "9080" -> vhost by Host -> EDS
-cluster of pod IPs, anything else -> PassthroughCluster = the original destination),
-virtualInbound 15006 (port 9080 -> inbound|9080|| = the original destination, bound to
-127.0.0.6). What not: no mTLS, no retries, no metadata exchange, no per-service inbound
-listeners for other ports; HAProxy is a stand-in for Envoy, so only the forwarding and the
-headers named below are faithful.
+What: `sidecar.py haproxy APP_VERSION LOGTARGET CERTDIR` prints that pod's haproxy.cfg. It and
+config_dump.json both come from `mesh(pod)`, so the dump describes exactly what HAProxy does:
+- virtualOutbound 15001: original destination port 9080 -> RDS "9080" -> vhost by Host -> EDS
+  cluster of pod IPs, anything else -> PassthroughCluster (the original destination). Istio's
+  auto-mTLS: an endpoint whose pod has a sidecar (tlsMode=istio) is reached over TLS with the
+  cluster's SNI (`outbound_.9080_._.reviews.default.svc.cluster.local`), ALPN
+  `istio-peer-exchange,istio` and the pod's SPIFFE certificate; the others in plaintext.
+- virtualInbound 15006: a TCP front that looks at the first bytes, as Envoy's tls_inspector
+  and filter chain match do (PERMISSIVE): a TLS ClientHello goes to the TLS chain (terminated
+  with the pod's certificate, the client's certificate required), anything else to the
+  plaintext chain; both forward port 9080 to inbound|9080|| = the original destination, bound
+  to 127.0.0.6. The front hands the connection on over an abstract unix socket with a PROXY v2
+  header, so the chains see the downstream's address and the original destination; nothing of
+  that hand-off is on the wire.
+What not: no retries, no metadata exchange, no SAN check of the peer (`verify none` upstream:
+HAProxy checks a name against the SNI, Istio checks the SPIFFE URI, which HAProxy cannot), no
+per-service inbound listeners for other ports; HAProxy is a stand-in for Envoy, so only the
+forwarding, TLS and the headers named below are faithful.
 
 Names follow Istio (domain.md 4.3: pilot/pkg/networking/core listener and cluster builders);
 headers follow Envoy (domain.md 3.8): x-request-id and b3 added when absent, a new span per hop
 with x-b3-parentspanid, `server: istio-envoy` and x-envoy-upstream-service-time on responses.
 """
 
-import json
 import sys
 
 import topology as t
@@ -26,10 +35,9 @@ INBOUND = f"inbound|{t.APP_PORT}||"
 ROUTE = str(t.APP_PORT)
 
 
-def mesh():
-    """The sidecar's forwarding, in Envoy's terms; both renderers read only this."""
-    svcs = [t.service(n) for n in t.SIDECAR_ROUTES]
-    me = t.pod(t.SIDECAR_POD)
+def mesh(me):
+    """A sidecar's forwarding, in Envoy's terms; both renderers read only this."""
+    svcs = [t.service(n) for n in me["routes"]]
     return {
         "pod": me,
         "vhosts": [{"name": f"{t.fqdn(s)}:{s['port']}", "domains": t.vhost_domains(s),
@@ -37,6 +45,7 @@ def mesh():
         "eds": {t.outbound_cluster(s): [f"{e['ip']}:{t.APP_PORT}" for e in t.endpoints(s)]
                 for s in svcs},
         "workloads": {f"{e['ip']}:{t.APP_PORT}": e for s in svcs for e in t.endpoints(s)},
+        "sni": {t.outbound_cluster(s): t.sni(s) for s in svcs},
         "services": svcs,
     }
 
@@ -47,11 +56,12 @@ def backend_id(cluster):
 
 
 LOG_FIELDS = [
-    ("start", "%Ts.%ms"), ("request_id", "%[var(txn.rid)]"), ("frontend", "%f"),
-    ("backend", "%b"), ("cluster", "%[var(txn.cluster)]"), ("server", "%s"),
+    ("start", "%Ts.%ms"), ("request_id", "%[var(txn.rid)]"), ("listener", "%[var(txn.listener)]"),
+    ("frontend", "%f"), ("backend", "%b"), ("cluster", "%[var(txn.cluster)]"), ("server", "%s"),
     ("method", "%HM"), ("path", "%HPO"), ("authority", "%[var(txn.host)]"), ("status", "%ST"),
     ("downstream_remote", "%ci:%cp"), ("downstream_local", "%fi:%fp"),
-    ("upstream_local", "%bi:%bp"), ("upstream_host", "%si:%sp"),
+    ("downstream_tls", "%[ssl_fc]"), ("sni", "%[ssl_fc_sni]"), ("alpn", "%[ssl_fc_alpn]"),
+    ("upstream_local", "%bi:%bp"), ("upstream_host", "%si:%sp"), ("upstream_tls", "%[ssl_bc]"),
     ("traceid", "%[var(txn.traceid)]"), ("spanid", "%[var(txn.spanid)]"),
 ]
 
@@ -61,9 +71,10 @@ def log_format():
     return '"{' + body + '}"'
 
 
-def headers_block():
+def headers_block(listener):
     """Envoy's request-id and tracing headers (domain.md 3.8), then what the log records."""
     return [
+        f"    http-request set-var(txn.listener) str({listener})",
         "    http-request set-header x-request-id %[uuid] unless { req.hdr(x-request-id) -m found }",
         "    http-request set-header x-b3-parentspanid %[req.hdr(x-b3-spanid)] if { req.hdr(x-b3-spanid) -m found }",
         "    http-request set-header x-b3-traceid %[uuid,regsub(-,,g)] unless { req.hdr(x-b3-traceid) -m found }",
@@ -79,10 +90,87 @@ def headers_block():
     ]
 
 
-def haproxy(log_target):
-    m = mesh()
+def cert(certdir, p):
+    """The pod's certificate and key (lab.sh makes them, signed by the lab's root)."""
+    return f"{certdir}/{t.key(p)}.pem"
+
+
+def outbound(m, certdir):
     out = [
-        "# Generated by tests/lab/sidecar.py from the same mesh() as config_dump.json.",
+        "# virtualOutbound 0.0.0.0:15001 -> listener 0.0.0.0_9080 (RDS \"9080\") by original dst port",
+        "frontend virtualOutbound",
+        "    bind 0.0.0.0:15001",
+    ] + headers_block("virtualOutbound")
+    for vh in m["vhosts"]:
+        domains = " ".join(vh["domains"])
+        out.append(f"    use_backend {backend_id(vh['cluster'])} if {{ dst_port {t.APP_PORT} }} "
+                   f"{{ req.hdr(host) -m str -i {domains} }}")
+    out += [f"    default_backend {PASSTHROUGH}", ""]
+    for cluster, eps in m["eds"].items():
+        out += [f"backend {backend_id(cluster)}",
+                f'    http-request set-var(txn.cluster) str("{cluster}")',
+                "    balance roundrobin"]
+        for ep in eps:
+            line = f"    server {ep} {ep}"
+            if m["workloads"][ep]["sidecar"]:
+                # tlsMode=istio: Istio's transport socket match picks the mTLS socket.
+                line += (f" ssl verify none crt {cert(certdir, m['pod'])}"
+                         f" sni str({m['sni'][cluster]}) alpn {','.join(t.MTLS_ALPN)}")
+            out.append(line)
+        out.append("")
+    # ORIGINAL_DST clusters: HAProxy's 0.0.0.0:0 is the connection's original destination
+    # (SO_ORIGINAL_DST after the REDIRECT), like Envoy's original_dst load balancer.
+    out += [f"backend {PASSTHROUGH}",
+            f'    http-request set-var(txn.cluster) str("{PASSTHROUGH}")',
+            "    server passthrough 0.0.0.0:0", ""]
+    return out
+
+
+def inbound(m, certdir):
+    me = m["pod"]
+    # Abstract unix sockets are per network namespace: these names are the pod's own.
+    tls_sock, raw_sock = "abns@virtualInbound-tls", "abns@virtualInbound-raw"
+    out = [
+        "# virtualInbound 0.0.0.0:15006: the first bytes pick the filter chain (tls_inspector)",
+        "frontend virtualInbound",
+        "    mode tcp",
+        "    no log",
+        "    bind 0.0.0.0:15006",
+        "    tcp-request inspect-delay 5s",
+        "    tcp-request content accept if { req.ssl_hello_type 1 }",
+        "    tcp-request content accept if HTTP",
+        "    use_backend virtualInbound-tls if { req.ssl_hello_type 1 }",
+        "    default_backend virtualInbound-raw",
+        "",
+    ]
+    for name, sock in (("tls", tls_sock), ("raw", raw_sock)):
+        out += [f"backend virtualInbound-{name}", "    mode tcp",
+                f"    server chain {sock} send-proxy-v2", ""]
+    tls_bind = (f"    bind {tls_sock} accept-proxy ssl crt {cert(certdir, me)}"
+                f" ca-file {certdir}/ca.pem verify required alpn {','.join(t.INBOUND_MTLS_ALPN)}")
+    for name, bind in (("tls", tls_bind), ("raw", f"    bind {raw_sock} accept-proxy")):
+        out += [
+            f"# filter chain 0.0.0.0_{t.APP_PORT} ({'tls' if name == 'tls' else 'raw_buffer'})"
+            f" -> inbound|9080||",
+            f"frontend virtualInbound-{name}-chain",
+            bind,
+        ] + headers_block("virtualInbound") + [
+            f"    use_backend {backend_id(INBOUND)} if {{ dst_port {t.APP_PORT} }}",
+            f"    default_backend {INBOUND_PASSTHROUGH}",
+            "",
+        ]
+    for cluster in (INBOUND, INBOUND_PASSTHROUGH):
+        out += [f"backend {backend_id(cluster)}",
+                f'    http-request set-var(txn.cluster) str("{cluster}")',
+                "    server original-dst 0.0.0.0:0 source 127.0.0.6", ""]
+    return out
+
+
+def haproxy(me, log_target, certdir):
+    m = mesh(me)
+    out = [
+        f"# Generated by tests/lab/sidecar.py for {me['name']}, from the same mesh() as its",
+        "# config_dump.json (envoy_dump.py).",
         "global",
         f"    log {log_target} format raw local0",
         "    maxconn 512",
@@ -95,170 +183,18 @@ def haproxy(log_target):
         "    timeout server 20s",
         "    timeout http-keep-alive 20s",
         "",
-        "# virtualOutbound 0.0.0.0:15001 -> listener 0.0.0.0_9080 (RDS \"9080\") by original dst port",
-        "frontend virtualOutbound",
-        "    bind 0.0.0.0:15001",
-    ] + headers_block()
-    for vh in m["vhosts"]:
-        domains = " ".join(vh["domains"])
-        out.append(f"    use_backend {backend_id(vh['cluster'])} if {{ dst_port {t.APP_PORT} }} "
-                   f"{{ req.hdr(host) -m str -i {domains} }}")
-    out += [f"    default_backend {PASSTHROUGH}", ""]
-    out += [
-        "# virtualInbound 0.0.0.0:15006 -> filter chain 0.0.0.0_9080 -> inbound|9080||",
-        "frontend virtualInbound",
-        "    bind 0.0.0.0:15006",
-    ] + headers_block() + [
-        f"    use_backend {backend_id(INBOUND)} if {{ dst_port {t.APP_PORT} }}",
-        f"    default_backend {INBOUND_PASSTHROUGH}",
-        "",
     ]
-    for cluster, eps in m["eds"].items():
-        out += [f"backend {backend_id(cluster)}",
-                f'    http-request set-var(txn.cluster) str("{cluster}")',
-                "    balance roundrobin"]
-        out += [f"    server {ep} {ep}" for ep in eps]
-        out.append("")
-    # ORIGINAL_DST clusters: HAProxy's 0.0.0.0:0 is the connection's original destination
-    # (SO_ORIGINAL_DST after the REDIRECT), like Envoy's original_dst load balancer.
-    out += [f"backend {PASSTHROUGH}",
-            f'    http-request set-var(txn.cluster) str("{PASSTHROUGH}")',
-            "    server passthrough 0.0.0.0:0", ""]
-    for cluster in (INBOUND, INBOUND_PASSTHROUGH):
-        out += [f"backend {backend_id(cluster)}",
-                f'    http-request set-var(txn.cluster) str("{cluster}")',
-                "    server original-dst 0.0.0.0:0 source 127.0.0.6", ""]
+    out += outbound(m, certdir)
+    out += inbound(m, certdir)
     return "\n".join(out) + "\n"
 
 
-def sock(addr, port):
-    return {"socket_address": {"address": addr, "port_value": port}}
-
-
-def hcm_rds(stat_prefix, route):
-    return {"name": "envoy.filters.network.http_connection_manager", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-        "stat_prefix": stat_prefix,
-        "rds": {"config_source": {"ads": {}, "resource_api_version": "V3"}, "route_config_name": route},
-        "generate_request_id": True, "server_name": "istio-envoy"}}
-
-
-def tcp_proxy(cluster):
-    return {"name": "envoy.filters.network.tcp_proxy", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-        "stat_prefix": cluster, "cluster": cluster}}
-
-
-LISTENER_T = "type.googleapis.com/envoy.config.listener.v3.Listener"
-
-
-def listeners():
-    inbound_route = {"name": INBOUND, "virtual_hosts": [{
-        "name": f"inbound|http|{t.APP_PORT}", "domains": ["*"],
-        "routes": [{"name": "default", "match": {"prefix": "/"},
-                    "route": {"cluster": INBOUND, "timeout": "0s"}}]}]}
-    inbound_hcm = hcm_rds(f"inbound_0.0.0.0_{t.APP_PORT}", "")
-    del inbound_hcm["typed_config"]["rds"]
-    inbound_hcm["typed_config"]["route_config"] = inbound_route
-    return [
-        {"name": "virtualOutbound", "address": sock("0.0.0.0", 15001), "use_original_dst": True,
-         "traffic_direction": "OUTBOUND",
-         "listener_filters": [{"name": "envoy.filters.listener.original_dst"}],
-         "filter_chains": [{"name": "PassthroughFilterChain", "filters": [tcp_proxy(PASSTHROUGH)]}]},
-        {"name": f"0.0.0.0_{t.APP_PORT}", "address": sock("0.0.0.0", t.APP_PORT),
-         "bind_to_port": False, "traffic_direction": "OUTBOUND",
-         "filter_chains": [{"name": f"0.0.0.0_{t.APP_PORT}",
-                            "filters": [hcm_rds(f"outbound_0.0.0.0_{t.APP_PORT}", ROUTE)]}]},
-        {"name": "virtualInbound", "address": sock("0.0.0.0", 15006), "use_original_dst": True,
-         "traffic_direction": "INBOUND",
-         "listener_filters": [{"name": "envoy.filters.listener.original_dst"}],
-         "filter_chains": [
-             {"name": f"0.0.0.0_{t.APP_PORT}",
-              "filter_chain_match": {"destination_port": t.APP_PORT, "transport_protocol": "raw_buffer"},
-              "filters": [inbound_hcm]},
-             {"name": "virtualInbound-catchall-http", "filters": [tcp_proxy(INBOUND_PASSTHROUGH)]}]},
-    ]
-
-
-def routes(m):
-    vhosts = [{"name": vh["name"], "domains": vh["domains"],
-               "routes": [{"name": "default", "match": {"prefix": "/"},
-                           "route": {"cluster": vh["cluster"], "timeout": "0s"},
-                           "decorator": {"operation": f"{vh['name']}/*"}}]}
-              for vh in m["vhosts"]]
-    vhosts.append({"name": "allow_any", "domains": ["*"],
-                   "routes": [{"name": "allow_any", "match": {"prefix": "/"},
-                               "route": {"cluster": PASSTHROUGH, "timeout": "0s"}}]})
-    return {"name": ROUTE, "virtual_hosts": vhosts, "validate_clusters": False}
-
-
-CLUSTER_T = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
-
-
-def clusters(m):
-    out = []
-    for s in m["services"]:
-        name = t.outbound_cluster(s)
-        out.append({"@type": CLUSTER_T, "name": name, "type": "EDS", "lb_policy": "ROUND_ROBIN",
-                    "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"},
-                                           "service_name": name},
-                    "connect_timeout": "2s",
-                    "metadata": {"filter_metadata": {"istio": {"services": [
-                        {"host": t.fqdn(s), "name": s["name"], "namespace": t.NAMESPACE}]}}}})
-    out.append({"@type": CLUSTER_T, "name": PASSTHROUGH, "type": "ORIGINAL_DST",
-                "lb_policy": "CLUSTER_PROVIDED", "connect_timeout": "2s"})
-    for name in (INBOUND, INBOUND_PASSTHROUGH):
-        out.append({"@type": CLUSTER_T, "name": name, "type": "ORIGINAL_DST",
-                    "lb_policy": "CLUSTER_PROVIDED", "connect_timeout": "2s",
-                    "upstream_bind_config": {"source_address": {"address": "127.0.0.6", "port_value": 0}}})
-    return out
-
-
-def endpoints(m):
-    out = []
-    for cluster, eps in m["eds"].items():
-        lbs = []
-        for ep in eps:
-            w = m["workloads"][ep]
-            ip, port = ep.split(":")
-            lbs.append({"endpoint": {"address": sock(ip, int(port))}, "health_status": "HEALTHY",
-                        "load_balancing_weight": 1,
-                        "metadata": {"filter_metadata": {"istio": {"workload": (
-                            f"{w['app']}-{w['version']};{t.NAMESPACE};{w['app']};{w['version']};Kubernetes")}}}})
-        out.append({"@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-                    "cluster_name": cluster, "endpoints": [{"locality": {}, "lb_endpoints": lbs}]})
-    return out
-
-
-def config_dump(version="2026-12-01T20:00:00Z/1"):
-    m = mesh()
-    me = m["pod"]
-    node_id = f"sidecar~{me['ip']}~{me['name']}.{t.NAMESPACE}~{t.NAMESPACE}.svc.cluster.local"
-    admin = "type.googleapis.com/envoy.admin.v3."
-    return {"configs": [
-        {"@type": admin + "BootstrapConfigDump", "bootstrap": {"node": {
-            "id": node_id, "cluster": f"{me['app']}.{t.NAMESPACE}",
-            "metadata": {"INTERCEPTION_MODE": "REDIRECT", "INSTANCE_IPS": me["ip"],
-                         "POD_NAME": me["name"], "NAMESPACE": t.NAMESPACE,
-                         "LABELS": {"app": me["app"], "version": me["version"]}}}}},
-        {"@type": admin + "ClustersConfigDump", "version_info": version,
-         "dynamic_active_clusters": [{"version_info": version, "cluster": c} for c in clusters(m)]},
-        {"@type": admin + "EndpointsConfigDump",
-         "dynamic_endpoint_configs": [{"version_info": version, "endpoint_config": e}
-                                      for e in endpoints(m)]},
-        {"@type": admin + "ListenersConfigDump", "version_info": version,
-         "dynamic_listeners": [{"name": lst["name"], "active_state": {
-             "version_info": version, "listener": dict({"@type": LISTENER_T}, **lst)}}
-             for lst in listeners()]},
-        {"@type": admin + "RoutesConfigDump", "dynamic_route_configs": [{
-            "version_info": version, "route_config": dict(
-                {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"}, **routes(m))}]},
-    ]}
+def by_key(k):
+    return next(p for p in t.sidecar_pods() if t.key(p) == k)
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "haproxy":
-        sys.stdout.write(haproxy(sys.argv[2]))
+        sys.stdout.write(haproxy(by_key(sys.argv[2]), sys.argv[3], sys.argv[4]))
     else:
-        json.dump(config_dump(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        raise SystemExit(f"usage: {sys.argv[0]} haproxy APP_VERSION LOGTARGET CERTDIR")

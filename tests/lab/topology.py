@@ -1,7 +1,8 @@
 """The one description of the lab cluster that every generated file is drawn from.
 
-What: node, pods, services (ports, nodePorts, policies, affinity) and the sidecar mesh of
-productpage, plus kube-proxy's chain-name hashes recomputed for real. The kube-proxy rules
+What: node, pods, services (ports, nodePorts, policies, affinity), the sidecar meshes of
+productpage and reviews-v2 (which services each routes, Istio's mTLS names: SPIFFE identity,
+SNI, ALPN), plus kube-proxy's chain-name hashes recomputed for real. The kube-proxy rules
 (kube_proxy.py), the sidecar's HAProxy config and its config_dump (sidecar.py), the kubectl
 List (kubectl.py) and the ground truth (truth.py) all import this module, so they cannot
 disagree. What not: no I/O, no netns work (lab.sh does that).
@@ -19,13 +20,20 @@ CLUSTER_CIDR = "10.244.0.0/16"
 NAMESPACE = "default"
 
 # netns: the lab's network namespace; veth: the node end of the pod's point-to-point link.
+# routes: for a pod with a sidecar, the services its sidecar has routes and EDS for (Istio
+# would push every service of the mesh; this is the subset the lab's HAProxy implements).
 PODS = [
     {"name": "productpage-v1-6b746f74dc-9stmk", "app": "productpage", "version": "v1",
-     "ip": "10.244.1.5", "netns": "hs-productpage", "veth": "hs-cali-pp", "sidecar": True},
+     "ip": "10.244.1.5", "netns": "hs-productpage", "veth": "hs-cali-pp", "sidecar": True,
+     "routes": ["reviews", "ratings"]},
     {"name": "reviews-v1-545db77b95-v4rd4", "app": "reviews", "version": "v1",
      "ip": "10.244.1.6", "netns": "hs-reviews-v1", "veth": "hs-cali-rv1", "sidecar": False},
+    # reviews-v2 has a sidecar: the productpage sidecar reaches it over mTLS (Istio's
+    # auto-mTLS: tlsMode=istio endpoints only), and its own call to ratings is intercepted
+    # like any app's outbound traffic (Istio captures all outbound ports by default).
     {"name": "reviews-v2-7bf8c9648f-hxmzq", "app": "reviews", "version": "v2",
-     "ip": "10.244.1.7", "netns": "hs-reviews-v2", "veth": "hs-cali-rv2", "sidecar": False},
+     "ip": "10.244.1.7", "netns": "hs-reviews-v2", "veth": "hs-cali-rv2", "sidecar": True,
+     "routes": ["ratings"]},
     {"name": "ratings-v1-b6994bb9-gl8rl", "app": "ratings", "version": "v1",
      "ip": "10.244.1.8", "netns": "hs-ratings", "veth": "hs-cali-rt", "sidecar": False},
 ]
@@ -43,11 +51,15 @@ SERVICES = [
 
 AFFINITY_SECONDS = 10800  # sessionAffinityConfig.clientIP.timeoutSeconds default
 
-# The sidecar of productpage: which services it has routes and EDS for (Istio would push every
-# service of the mesh; this is the subset the lab's HAProxy implements).
-SIDECAR_POD = "productpage"
-SIDECAR_ROUTES = ["reviews", "ratings"]
 SIDECAR_UID = 1337
+
+# Istio's mTLS between sidecars (domain.md 4.3): the SPIFFE identity of a pod's service
+# account in its certificate's URI SAN, the SNI of the upstream cluster, and the ALPN an
+# outbound cluster's UpstreamTlsContext offers (pilot's ALPNInMeshWithMxc).
+TRUST_DOMAIN = "cluster.local"
+MTLS_ALPN = ["istio-peer-exchange", "istio"]
+# What the inbound mTLS filter chain accepts (pilot's allIstioMtlsALPNs).
+INBOUND_MTLS_ALPN = ["istio", "istio-peer-exchange", "istio-http/1.0", "istio-http/1.1", "istio-h2"]
 
 
 def chain_hash(text):
@@ -83,6 +95,29 @@ def pod(app, version=None):
     return next(p for p in PODS if p["app"] == app and (version is None or p["version"] == version))
 
 
+def sidecar_pods():
+    return [p for p in PODS if p["sidecar"]]
+
+
+def key(p):
+    """`productpage_v1`: a pod's name in lab.sh's variables and file names."""
+    return f"{p['app']}_{p['version']}"
+
+
+def service_account(p):
+    return f"bookinfo-{p['app']}"
+
+
+def spiffe(p):
+    """The identity Istio's CA puts in a workload certificate's URI SAN."""
+    return f"spiffe://{TRUST_DOMAIN}/ns/{NAMESPACE}/sa/{service_account(p)}"
+
+
+def sni(svc):
+    """Istio's SNI for an outbound cluster (BuildDNSSrvSubsetKey): `_` for no subset."""
+    return f"outbound_.{svc['port']}_._.{fqdn(svc)}"
+
+
 def fqdn(svc):
     return f"{svc['name']}.{NAMESPACE}.svc.cluster.local"
 
@@ -110,8 +145,10 @@ if __name__ == "__main__":
     # `topology.py shell`: the names lab.sh needs, as shell assignments.
     if sys.argv[1:] == ["shell"]:
         for p in PODS:
-            print(f"POD_{p['app']}_{p['version']}='{p['netns']} {p['veth']} {p['ip']} {p['name']}'")
-        print("PODS='" + " ".join(f"{p['app']}_{p['version']}" for p in PODS) + "'")
+            print(f"POD_{key(p)}='{p['netns']} {p['veth']} {p['ip']} {p['name']}'")
+            print(f"SPIFFE_{key(p)}='{spiffe(p)}'")
+        print("PODS='" + " ".join(key(p) for p in PODS) + "'")
+        print("SIDECARS='" + " ".join(key(p) for p in sidecar_pods()) + "'")
     else:
         json.dump({"pods": PODS, "services": SERVICES,
                    "hashes": {s["name"]: svc_hash(s) for s in SERVICES}}, sys.stdout, indent=1)

@@ -1,17 +1,21 @@
-"""Ground truth of one lab run, from the kernel (conntrack) and the proxy (HAProxy's log).
+"""Ground truth of one lab run, from the kernel (conntrack) and the proxies (HAProxy's logs).
 
-What: `truth.py NODE_CONNTRACK POD_CONNTRACK SIDECAR_LOG [XT_RECENT]` reads the `conntrack -E -o timestamp`
-streams of the node and productpage netns and the sidecar's JSON-lines log, and prints
-truth.json: one entry per TCP connection conntrack saw (original and reply tuples; the
-endpoint kube-proxy's DNAT chose, its KUBE-SEP chain recomputed from topology.py, the SNAT
-address if MASQUERADE ran; the REDIRECT port in the pod netns) and one entry per proxied
-request (request id, frontend, Envoy cluster, server chosen, downstream and upstream
-addresses), plus the node's xt_recent lists (ClientIP affinity). What not: it does not read
-the captures; the Rust test checks the captures against this file. Tuple semantics follow domain.md section 6: the first src/dst/sport/dport group is
-the original direction, the second the reply; orig.dst != reply.src means DNAT, orig.src !=
-reply.dst means SNAT.
+What: `truth.py --node CONNTRACK --pod POD=CONNTRACK... --log POD=SIDECAR_LOG... [--recent
+XT_RECENT]` reads the `conntrack -E -o timestamp` streams of the node and of the sidecar pods'
+netns and each sidecar's JSON-lines log, and prints truth.json: one entry per TCP connection
+conntrack saw (original and reply tuples; the endpoint kube-proxy's DNAT chose, its KUBE-SEP
+chain recomputed from topology.py, the SNAT address if MASQUERADE ran; the REDIRECT port in a
+pod netns), one entry per proxied request (which sidecar, request id, listener, Envoy cluster,
+server chosen, downstream and upstream addresses, whether each side was TLS), the mTLS legs
+(each request one sidecar sent over TLS, joined by request id to the sidecar that terminated
+it: the TLS connection by its ports and the plaintext leg it became), plus the node's
+xt_recent lists (ClientIP affinity). What not: it does not read the captures; the Rust test
+checks the captures and the join against this file. Tuple semantics follow domain.md section
+6: the first src/dst/sport/dport group is the original direction, the second the reply;
+orig.dst != reply.src means DNAT, orig.src != reply.dst means SNAT.
 """
 
+import argparse
 import json
 import re
 import sys
@@ -80,7 +84,7 @@ def classify_pod(c):
     return c
 
 
-def parse_log(path):
+def parse_log(path, sidecar):
     out = []
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
@@ -91,9 +95,32 @@ def parse_log(path):
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
                 raise SystemExit(f"{path}:{n}: not JSON: {e}")
+            rec["sidecar"] = sidecar
             rec["status"] = int(rec["status"]) if rec.get("status", "").isdigit() else None
             rec["start"] = float(rec["start"]) if rec.get("start") else None
+            for k in ("downstream_tls", "upstream_tls"):
+                rec[k] = rec.get(k) == "1"
             out.append(rec)
+    return out
+
+
+def mtls_legs(requests):
+    """Per request sent upstream over TLS: the TLS connection (the client's upstream_local and
+    upstream_host), the sidecar that terminated it (its log line with the same request id and
+    that downstream address) and the plaintext leg it forwarded the request on."""
+    out = []
+    for r in requests:
+        if not r["upstream_tls"]:
+            continue
+        leg = {"request_id": r["request_id"], "path": r["path"], "client_sidecar": r["sidecar"],
+               "cluster": r["cluster"], "tls_client": r["upstream_local"],
+               "tls_server": r["upstream_host"], "server_sidecar": None}
+        for q in requests:
+            if (q["request_id"] == r["request_id"] and q["downstream_tls"]
+                    and q["downstream_remote"] == r["upstream_local"]):
+                leg.update(server_sidecar=q["sidecar"], sni=q["sni"], alpn=q["alpn"],
+                           app_client=q["upstream_local"], app_server=q["upstream_host"])
+        out.append(leg)
     return out
 
 
@@ -118,22 +145,37 @@ def parse_recent(path):
     return lists
 
 
-def main(node_ct, pod_ct, sidecar_log, recent=None):
-    me = t.pod(t.SIDECAR_POD)
+def pair(arg):
+    name, _, path = arg.partition("=")
+    if not path:
+        raise argparse.ArgumentTypeError(f"{arg}: expected POD=FILE")
+    return name, path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--node", required=True)
+    ap.add_argument("--pod", type=pair, action="append", default=[])
+    ap.add_argument("--log", type=pair, action="append", default=[])
+    ap.add_argument("--recent")
+    a = ap.parse_args()
+    requests = [r for name, path in a.log for r in parse_log(path, name)]
+    requests.sort(key=lambda r: r["start"] or 0)
+    conns = {f"node/{t.NODE['name']}": [classify_node(c) for c in parse_events(a.node)]}
+    for name, path in a.pod:
+        conns[f"pod/{t.NAMESPACE}/{name}"] = [classify_pod(c) for c in parse_events(path)]
     truth = {
-        "format": "hopscope-lab-truth/1",
+        "format": "hopscope-lab-truth/2",
         "node": t.NODE["name"],
-        "connections": {
-            f"node/{t.NODE['name']}": [classify_node(c) for c in parse_events(node_ct)],
-            f"pod/{t.NAMESPACE}/{me['name']}": [classify_pod(c) for c in parse_events(pod_ct)],
-        },
-        "requests": parse_log(sidecar_log),
+        "connections": conns,
+        "requests": requests,
+        "mtls": mtls_legs(requests),
         # ClientIP affinity as the kernel holds it: which sources each KUBE-SEP list pins.
-        "affinity": parse_recent(recent) if recent else {},
+        "affinity": parse_recent(a.recent) if a.recent else {},
     }
     json.dump(truth, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main()
