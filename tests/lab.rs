@@ -269,7 +269,8 @@ fn lab_bundle_holds_what_the_kernel_and_the_sidecar_did() {
     assert_eq!(local.len(), 1, "one eTP=Local connection");
     assert_eq!(local[0]["snat"], false);
     assert_eq!(local[0]["endpoint"], "10.244.1.8:9080");
-    // ClusterIP with ClientIP affinity: reviews-v1 twice, reviews-v2 per rated review.
+    // ClusterIP with ClientIP affinity: reviews-v1 twice (reviews-v2 reaches ratings through its
+    // sidecar, by pod IP).
     let affinity: Vec<&Value> = conns
         .iter()
         .filter(|c| c["kind"] == "clusterIP" && c["service"] == "default/ratings:http")

@@ -13,7 +13,9 @@
 //!   stream bytes (TCP sequence space, the same at both points whatever their clocks).
 //!
 //! A pooled connection carries several requests, one client burst each (HTTP/1.1 inside), so
-//! the unit linked is a burst, never a whole connection. A link is made only when exactly one
+//! the unit linked is a burst, never a whole connection. With HTTP/2 inside, concurrent
+//! streams share bursts: such requests come out unlinked (`shared-burst`, `several-tls-legs`),
+//! not guessed. A link is made only when exactly one
 //! burst of one leg fits; when several legs fit, or one burst fits several requests, or a
 //! candidate's bursts were not all kept ([`crate::model::MAX_BURSTS`]), the request stays
 //! unlinked and the candidates are reported: a guess is never shown as a fact. Requests a
