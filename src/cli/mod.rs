@@ -13,6 +13,8 @@ mod path;
 mod progress;
 mod snapshot;
 mod tui;
+#[cfg(test)]
+mod tui_snapshots;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
