@@ -7,12 +7,9 @@ use super::bundle;
 use super::cluster;
 use super::joined;
 use super::EXIT_USAGE;
-use hopscope::join::{Cluster, Leg};
-use hopscope::pipeline::legs::{LegHooks, LegOptions, PointInput};
-use hopscope::tui::app::LoadProgress;
+use hopscope::pipeline::legs::{LegOptions, PointInput};
 use hopscope::tui::data::Results;
-use hopscope::tui::loader::{Incoming, LoadFn, Loaded};
-use hopscope::tui::rows::{leg_rows, Interner, LegInput, Row};
+use hopscope::tui::loader::{Incoming, LoadFn, Loaded, RowHooks};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -36,68 +33,6 @@ pub struct TuiArgs {
 /// Body preview bytes kept over all exchanges; past this the HTTP tab reads them again.
 const PREVIEW_BUDGET: usize = 64 << 20;
 
-/// Sends progress and provisional rows while the captures are read.
-struct Hooks {
-    tx: Sender<Incoming>,
-    inputs: Vec<PointInput>,
-    strings: Interner,
-    pending: Vec<Row>,
-    sent: usize,
-    legs: u32,
-    empty: Cluster,
-}
-
-impl Hooks {
-    fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            self.sent += self.pending.len();
-            let _ = self
-                .tx
-                .send(Incoming::Rows(std::mem::take(&mut self.pending)));
-        }
-    }
-}
-
-impl LegHooks for Hooks {
-    fn progress(&mut self, input: usize, read: u64, total: Option<u64>) {
-        let name = self
-            .inputs
-            .get(input)
-            .map_or(String::new(), |i| i.path.display().to_string());
-        let _ = self.tx.send(Incoming::Progress(LoadProgress {
-            input,
-            inputs: self.inputs.len(),
-            name,
-            read,
-            total,
-            active: true,
-            joining: false,
-        }));
-        // Batches grow with what was sent, so the UI's refreshes stay O(n log n) in all.
-        if self.pending.len() >= (self.sent / 4).max(1024) {
-            self.flush();
-        }
-    }
-
-    fn leg(&mut self, _input: usize, leg: &Leg) {
-        let input = LegInput {
-            index: self.legs,
-            leg,
-            class: None,
-            conn_path: None,
-            exchange_paths: None,
-            cluster: &self.empty,
-        };
-        self.legs += 1;
-        leg_rows(&input, &mut self.strings, &mut self.pending);
-    }
-
-    fn read_done(&mut self) {
-        self.flush();
-        let _ = self.tx.send(Incoming::Joining);
-    }
-}
-
 /// The load the browser runs: read and join, then send the results.
 pub fn load_fn(inputs: Vec<PointInput>, bundle_dir: Option<PathBuf>) -> LoadFn {
     Box::new(move |tx: Sender<Incoming>| {
@@ -105,15 +40,7 @@ pub fn load_fn(inputs: Vec<PointInput>, bundle_dir: Option<PathBuf>) -> LoadFn {
             .as_ref()
             .map(|d| cluster::load(&bundle::scan(d)))
             .unwrap_or_default();
-        let mut hooks = Hooks {
-            tx: tx.clone(),
-            inputs: inputs.clone(),
-            strings: Interner::default(),
-            pending: Vec::new(),
-            sent: 0,
-            legs: 0,
-            empty: Cluster::default(),
-        };
+        let mut hooks = RowHooks::new(tx.clone(), inputs.clone());
         let options = LegOptions {
             preview_budget: PREVIEW_BUDGET,
         };

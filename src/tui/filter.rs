@@ -119,8 +119,8 @@ fn field(key: &str, value: &str, offset: usize) -> Result<Field, FilterError> {
     })
 }
 
-/// Parses a filter. A term `key:value` with a key that is not a field name is free text when
-/// the key has characters no field name has (`10.0.0.1:9080`, `http://x`), an error otherwise.
+/// Parses a filter. A term `key:value` whose key is not all letters is free text
+/// (`10.0.0.1:9080`); one whose key is letters but no field name is an error.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
     if input.len() > MAX_LEN {
         return Err(FilterError {

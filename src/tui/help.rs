@@ -18,7 +18,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "Tab ← → h l 1-5",
         "detail tabs: Path Timing HTTP TCP Stream",
     ),
-    ("/", "filter as you type (Enter keeps it, Esc undoes)"),
+    ("/", "filter as you type (Enter keeps it, Esc clears it)"),
     ("s r", "sort by the next column, reverse"),
     ("c", "show connections without HTTP"),
     ("m", "hide mesh noise (Envoy admin, agent, xDS, health)"),
