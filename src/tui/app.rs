@@ -9,6 +9,7 @@ use super::filter::{self, Filter};
 use super::rows::{Flags, Row};
 use super::stats::Services;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// The main screens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +145,8 @@ pub enum FetchState {
 pub struct App {
     /// None until the load is done.
     pub results: Option<Results>,
-    pub rows: Vec<Row>,
+    /// Shared so a filter or sort over many rows can run off the UI thread.
+    pub rows: Arc<Vec<Row>>,
     /// Rows that are exchanges (the others are connections without HTTP).
     pub requests: usize,
     pub services: Services,
@@ -180,6 +182,13 @@ pub struct App {
     /// Selection in the journey and services screens.
     pub journey_selected: usize,
     pub services_selected: usize,
+    /// `visible` is out of date (the filter, a toggle, the sort or the rows changed); `update`
+    /// recomputes it, here or on a thread.
+    pub stale: bool,
+    /// Bumped for each recomputation asked for; a result of an older one is dropped.
+    pub generation: u64,
+    /// A recomputation is running on a thread.
+    pub refreshing: bool,
     /// Terminal size (columns, lines).
     pub size: (u16, u16),
     /// Whether colours are on (`NO_COLOR` unset).
@@ -194,7 +203,7 @@ impl App {
     pub fn new(size: (u16, u16), color: bool) -> App {
         App {
             results: None,
-            rows: Vec::new(),
+            rows: Arc::new(Vec::new()),
             requests: 0,
             services: Services::default(),
             visible: Vec::new(),
@@ -223,6 +232,9 @@ impl App {
             status: None,
             journey_selected: 0,
             services_selected: 0,
+            stale: false,
+            generation: 0,
+            refreshing: false,
             size,
             color,
             quit: false,
@@ -254,44 +266,36 @@ impl App {
         Some(row.leg as usize)
     }
 
-    fn point_label(&self, row: &Row) -> &str {
-        self.results
-            .as_ref()
-            .and_then(|r| r.labels.get(row.point as usize))
-            .map_or("", |s| s.as_str())
+    /// What decides the visible rows, as a value a thread can take.
+    pub fn query(&self) -> Query {
+        Query {
+            filter: self.filter.clone(),
+            show_conns: self.show_conns,
+            hide_mesh: self.hide_mesh,
+            sort: self.sort,
+            descending: self.descending,
+            labels: self
+                .results
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.labels.clone()),
+        }
     }
 
-    fn passes(&self, row: &Row) -> bool {
-        if row.flags.has(Flags::CONN) && !self.show_conns {
-            return false;
-        }
-        if row.flags.has(Flags::MESH) && self.hide_mesh {
-            return false;
-        }
-        self.filter.matches(row, self.point_label(row))
-    }
-
-    /// Recomputes `visible` from the rows, the filter, the toggles and the sort, keeping the
-    /// selected row selected when it is still visible.
-    pub fn refresh(&mut self) {
+    /// Installs a recomputed `visible`, keeping the selected row selected when it still is.
+    pub fn install(&mut self, visible: Vec<u32>) {
         let keep = self.visible.get(self.selected).copied();
-        let mut visible: Vec<u32> = (0..self.rows.len() as u32)
-            .filter(|&i| self.passes(&self.rows[i as usize]))
-            .collect();
-        let (col, desc, rows) = (self.sort, self.descending, &self.rows);
-        // Rows come in time order (the loader sorts them): by time ascending is index order.
-        if col != Column::Time || desc {
-            visible.sort_by(|&a, &b| {
-                let o = col.compare(&rows[a as usize], &rows[b as usize]);
-                let o = if desc { o.reverse() } else { o };
-                o.then(a.cmp(&b))
-            });
-        }
         self.visible = visible;
         self.selected = keep
             .and_then(|k| self.visible.iter().position(|&v| v == k))
             .unwrap_or(0);
         self.clamp();
+    }
+
+    /// Recomputes `visible` here, now.
+    pub fn refresh(&mut self) {
+        let v = visible_rows(&self.rows, &self.query());
+        self.stale = false;
+        self.install(v);
     }
 
     /// Keeps the selection inside the rows and on screen.
@@ -329,9 +333,55 @@ impl App {
             Ok(f) => {
                 self.filter = f;
                 self.filter_error = None;
-                self.refresh();
+                self.stale = true;
             }
             Err(e) => self.filter_error = Some(e.to_string()),
         }
     }
+}
+
+/// The filter, toggles and sort of the requests table.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub filter: Filter,
+    pub show_conns: bool,
+    pub hide_mesh: bool,
+    pub sort: Column,
+    pub descending: bool,
+    /// Capture point labels (for `point:`).
+    pub labels: Vec<String>,
+}
+
+impl Query {
+    fn passes(&self, row: &Row) -> bool {
+        if row.flags.has(Flags::CONN) && !self.show_conns {
+            return false;
+        }
+        if row.flags.has(Flags::MESH) && self.hide_mesh {
+            return false;
+        }
+        let point = self
+            .labels
+            .get(row.point as usize)
+            .map_or("", |s| s.as_str());
+        self.filter.matches(row, point)
+    }
+}
+
+/// Indices of the rows that pass `q`, in its order (pure; run on the UI thread for small
+/// tables, on a worker for big ones).
+pub fn visible_rows(rows: &[Row], q: &Query) -> Vec<u32> {
+    let mut visible: Vec<u32> = (0..rows.len() as u32)
+        .filter(|&i| q.passes(&rows[i as usize]))
+        .collect();
+    // Rows come in time order (the loader sorts them): by time ascending is index order.
+    if q.sort != Column::Time || q.descending {
+        let (col, desc) = (q.sort, q.descending);
+        visible.sort_by(|&a, &b| {
+            let o = col.compare(&rows[a as usize], &rows[b as usize]);
+            let o = if desc { o.reverse() } else { o };
+            o.then(a.cmp(&b))
+        });
+    }
+    visible
 }

@@ -44,6 +44,8 @@ pub enum Incoming {
     Fetched(usize, Result<Box<Fetched>, String>),
     /// An export finished: the message for the status line.
     Exported(Result<String, String>),
+    /// The visible rows recomputed on a thread, for the given generation.
+    Visible(u64, Vec<u32>),
 }
 
 /// A load: runs on its own thread and sends what it finds.

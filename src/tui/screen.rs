@@ -26,6 +26,9 @@ fn title(app: &App, theme: Theme) -> Line<'static> {
         )),
     ];
     let mut tags = Vec::new();
+    if app.refreshing {
+        tags.push("filtering…");
+    }
     if app.hide_mesh {
         tags.push("mesh hidden");
     }

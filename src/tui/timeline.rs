@@ -104,8 +104,9 @@ pub fn phases(leg: &Leg, ex: &Exchange) -> Vec<Span> {
     v
 }
 
-/// A leg's label on the journey waterfall: its capture point and the join's class.
+/// A leg's label on the journey waterfall: the join's class and the capture point
+/// (`app→sidecar        pod/productpage-v1-…`).
 pub fn journey_phases_label(r: &super::data::Results, l: usize) -> String {
     let class = r.joined.classes.get(l).map_or("", |c| c.as_str());
-    format!("{} {class}", crate::report::escape::escape(r.point_of(l)))
+    format!("{class:<18} {}", super::rows::short_name(r.point_of(l)))
 }

@@ -3,7 +3,7 @@
 //! exports, and taking in what the loader sends.
 
 use super::action::Action;
-use super::app::{App, FetchState, Screen, Tab, TABLE_CHROME};
+use super::app::{visible_rows, App, FetchState, Screen, Tab, TABLE_CHROME};
 use super::export;
 use super::fetch;
 use super::journey;
@@ -11,6 +11,7 @@ use super::loader::Incoming;
 use super::rows::Flags;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 /// What side effects need.
 pub struct Effects {
@@ -215,6 +216,11 @@ fn move_by(app: &mut App, delta: i32) {
 
 /// Applies one action.
 pub fn apply(app: &mut App, action: Action, fx: &Effects) {
+    act(app, action, fx);
+    sync_visible(app, fx);
+}
+
+fn act(app: &mut App, action: Action, fx: &Effects) {
     if !matches!(action, Action::Resize(..) | Action::Move(_)) {
         app.status = None;
     }
@@ -302,19 +308,19 @@ pub fn apply(app: &mut App, action: Action, fx: &Effects) {
             let cols = super::app::Column::ALL;
             let i = cols.iter().position(|c| *c == app.sort).unwrap_or(0);
             app.sort = cols[(i + 1) % cols.len()];
-            app.refresh();
+            app.stale = true;
         }
         Action::SortReverse => {
             app.descending = !app.descending;
-            app.refresh();
+            app.stale = true;
         }
         Action::ToggleConns => {
             app.show_conns = !app.show_conns;
-            app.refresh();
+            app.stale = true;
         }
         Action::ToggleMesh => {
             app.hide_mesh = !app.hide_mesh;
-            app.refresh();
+            app.stale = true;
         }
         Action::ToggleHex => app.hex = !app.hex,
         Action::Help => app.help = !app.help,
@@ -340,7 +346,7 @@ pub fn apply(app: &mut App, action: Action, fx: &Effects) {
                 let i = app.offset + (y - 2) as usize;
                 if i < app.visible.len() {
                     if i == app.selected {
-                        apply(app, Action::Open, fx);
+                        act(app, Action::Open, fx);
                     } else {
                         app.selected = i;
                     }
@@ -360,23 +366,23 @@ pub fn receive(app: &mut App, msg: Incoming, fx: &Effects) {
         Incoming::Progress(p) => app.progress = p,
         Incoming::Rows(rows) => {
             app.requests += rows.iter().filter(|r| !r.flags.has(Flags::CONN)).count();
-            app.rows.extend(rows);
-            app.refresh();
+            Arc::make_mut(&mut app.rows).extend(rows);
+            app.stale = true;
         }
         Incoming::Joining => app.progress.joining = true,
         Incoming::Done(loaded) => {
-            let keep = app.selected;
             app.load_errors = loaded.results.errors.clone();
-            app.rows = loaded.rows;
+            app.rows = Arc::new(loaded.rows);
             app.requests = app.rows.iter().filter(|r| r.exchange.is_some()).count();
             app.services = loaded.services;
             app.results = Some(loaded.results);
             app.progress.active = false;
             app.progress.joining = false;
+            // The provisional rows' indices mean nothing in the final rows.
             app.visible.clear();
-            app.refresh();
-            app.selected = keep;
-            app.clamp();
+            app.selected = 0;
+            app.offset = 0;
+            app.stale = true;
             start_fetch(app, fx);
         }
         Incoming::Failed(errors) => {
@@ -392,5 +398,33 @@ pub fn receive(app: &mut App, msg: Incoming, fx: &Effects) {
             }
         }
         Incoming::Exported(done) => app.status = Some(done.unwrap_or_else(|e| e)),
+        Incoming::Visible(generation, visible) => {
+            if generation == app.generation {
+                app.install(visible);
+                app.refreshing = false;
+            }
+        }
+    }
+    sync_visible(app, fx);
+}
+
+/// Rows at which the filter and sort run on a thread (about 50 ms of work on one core).
+pub const ASYNC_ROWS: usize = 100_000;
+
+/// Recomputes the visible rows when they are stale: here for small tables, on a thread for
+/// big ones (the answer comes back as [`Incoming::Visible`]; typing on goes on meanwhile).
+pub fn sync_visible(app: &mut App, fx: &Effects) {
+    if !app.stale {
+        return;
+    }
+    app.stale = false;
+    app.generation += 1;
+    if fx.background && app.rows.len() >= ASYNC_ROWS {
+        let (rows, query, generation) = (app.rows.clone(), app.query(), app.generation);
+        app.refreshing = true;
+        fx.spawn(move || Incoming::Visible(generation, visible_rows(&rows, &query)));
+    } else {
+        app.refreshing = false;
+        app.refresh();
     }
 }
