@@ -88,6 +88,7 @@ fn main() {
         tx,
         export_dir: std::env::temp_dir(),
         background: true,
+        latest: Default::default(),
     };
     let (w, h) = (160, 48);
     let mut app = App::new((w, h), true);

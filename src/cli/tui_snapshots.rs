@@ -43,6 +43,7 @@ fn open(files: &[&str], size: (u16, u16)) -> Harness {
             tx,
             export_dir: std::env::temp_dir(),
             background: false,
+            latest: Default::default(),
         },
         rx,
     };

@@ -371,9 +371,28 @@ impl Query {
 /// Indices of the rows that pass `q`, in its order (pure; run on the UI thread for small
 /// tables, on a worker for big ones).
 pub fn visible_rows(rows: &[Row], q: &Query) -> Vec<u32> {
-    let mut visible: Vec<u32> = (0..rows.len() as u32)
-        .filter(|&i| q.passes(&rows[i as usize]))
-        .collect();
+    visible_rows_until(rows, q, &|| false).unwrap_or_default()
+}
+
+/// [`visible_rows`] that gives up (None) when `cancelled` says so, checked every 64 Ki rows:
+/// a worker whose answer a newer keystroke made useless stops early.
+pub fn visible_rows_until(
+    rows: &[Row],
+    q: &Query,
+    cancelled: &dyn Fn() -> bool,
+) -> Option<Vec<u32>> {
+    let mut visible: Vec<u32> = Vec::new();
+    for (n, chunk) in rows.chunks(1 << 16).enumerate() {
+        if cancelled() {
+            return None;
+        }
+        let base = (n << 16) as u32;
+        visible.extend(
+            (0..chunk.len() as u32)
+                .filter(|&i| q.passes(&chunk[i as usize]))
+                .map(|i| base + i),
+        );
+    }
     // Rows come in time order (the loader sorts them): by time ascending is index order.
     if q.sort != Column::Time || q.descending {
         let (col, desc) = (q.sort, q.descending);
@@ -383,5 +402,48 @@ pub fn visible_rows(rows: &[Row], q: &Query) -> Vec<u32> {
             o.then(a.cmp(&b))
         });
     }
-    visible
+    Some(visible)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> Vec<Row> {
+        (0..n)
+            .map(|i| Row {
+                status: Some(if i % 1000 == 7 { 503 } else { 200 }),
+                latency: Some((n - i) as i64),
+                ..Row::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn visible_rows_across_chunks_sorted_and_cancelled() {
+        let rows = rows(200_000);
+        let mut app = App::new((80, 24), false);
+        app.filter = filter::parse("status:5xx").unwrap();
+        let q = app.query();
+        let v = visible_rows(&rows, &q);
+        assert_eq!(v.len(), 200);
+        assert_eq!((v[0], v[199]), (7, 199_007));
+        app.sort = Column::Latency;
+        let sorted = visible_rows(&rows, &app.query());
+        assert_eq!(sorted.first(), Some(&199_007), "lowest latency first");
+        assert_eq!(visible_rows_until(&rows, &q, &|| true), None);
+    }
+
+    #[test]
+    fn install_keeps_the_selected_row() {
+        let mut app = App::new((80, 24), false);
+        app.rows = Arc::new(rows(100));
+        app.refresh();
+        app.move_by(30);
+        let row = app.visible[app.selected];
+        app.sort = Column::Latency;
+        app.refresh();
+        assert_eq!(app.visible[app.selected], row);
+        assert!(app.selected >= app.offset && app.selected < app.offset + app.page());
+    }
 }

@@ -64,6 +64,7 @@ pub fn run(load: LoadFn, export_dir: PathBuf) -> std::io::Result<()> {
         tx,
         export_dir,
         background: true,
+        latest: Default::default(),
     };
     let result = event_loop(&mut term, &rx, &fx, color);
     terminal::restore();

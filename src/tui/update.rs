@@ -3,13 +3,14 @@
 //! exports, and taking in what the loader sends.
 
 use super::action::Action;
-use super::app::{visible_rows, App, FetchState, Screen, Tab, TABLE_CHROME};
+use super::app::{visible_rows_until, App, FetchState, Screen, Tab, TABLE_CHROME};
 use super::export;
 use super::fetch;
 use super::journey;
 use super::loader::Incoming;
 use super::rows::Flags;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub struct Effects {
     pub export_dir: PathBuf,
     /// Run fetches and pcap exports on a thread (false in tests: run them in place).
     pub background: bool,
+    /// The newest visible-rows generation asked for, read by the workers to stop early.
+    pub latest: Arc<AtomicU64>,
 }
 
 impl Effects {
@@ -422,7 +425,13 @@ pub fn sync_visible(app: &mut App, fx: &Effects) {
     if fx.background && app.rows.len() >= ASYNC_ROWS {
         let (rows, query, generation) = (app.rows.clone(), app.query(), app.generation);
         app.refreshing = true;
-        fx.spawn(move || Incoming::Visible(generation, visible_rows(&rows, &query)));
+        fx.latest.store(generation, Ordering::Relaxed);
+        let latest = fx.latest.clone();
+        fx.spawn(move || {
+            let stale = || latest.load(Ordering::Relaxed) != generation;
+            let v = visible_rows_until(&rows, &query, &stale).unwrap_or_default();
+            Incoming::Visible(generation, v)
+        });
     } else {
         app.refreshing = false;
         app.refresh();
