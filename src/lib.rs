@@ -6,8 +6,9 @@
 //! capture ─Frame─► decode ─Segment─► reassembly ─stream events─► http / tls ─Exchange─► report
 //! ```
 //!
-//! Only `capture` and the binary's `cli` do I/O or read a clock; everything else is pure and
-//! driven by capture timestamps.
+//! Only `capture`, `tui` and the binary's `cli` do I/O or read a clock; everything else is
+//! pure and driven by capture timestamps. `tui` is the terminal browser over the same results
+//! (nothing imports it).
 
 pub mod model;
 
@@ -24,3 +25,5 @@ pub mod report;
 pub mod join;
 pub mod k8s;
 pub mod mesh;
+
+pub mod tui;

@@ -10,42 +10,13 @@ use super::bundle::{self, BundleFiles};
 use super::cluster;
 use super::{AnalyzeArgs, EXIT_FAILURE, EXIT_PARTIAL};
 use anyhow::Context;
-use hopscope::capture::{Capture, FileReader};
-use hopscope::join::{self, Leg, PointKind};
-use hopscope::model::{ConnId, Connection, Exchange};
-use hopscope::pipeline::{self, Config, Sink};
-use hopscope::reassembly::ConnMeta;
+use hopscope::join::{self, Cluster, Joined, PointKind};
+use hopscope::pipeline::legs::{read_legs, LegHooks, LegOptions, LegsRun, NoHooks, PointInput};
 use hopscope::report::joined::{write_json, write_text, JoinReport};
-use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Collects one capture point's legs.
-#[derive(Default)]
-struct Legs {
-    open: HashMap<ConnId, Vec<Exchange>>,
-    done: Vec<(Connection, Vec<Exchange>)>,
-}
-
-impl Sink for Legs {
-    fn exchange(&mut self, exchange: &Exchange, conn: &ConnMeta) -> std::io::Result<()> {
-        self.open.entry(conn.id).or_default().push(exchange.clone());
-        Ok(())
-    }
-    fn connection(&mut self, c: &Connection) -> std::io::Result<()> {
-        let ex = self.open.remove(&c.id).unwrap_or_default();
-        self.done.push((c.clone(), ex));
-        Ok(())
-    }
-}
-
-/// A capture and where it was taken.
-struct Input {
-    path: PathBuf,
-    point: PointKind,
-}
-
-fn point_label(p: &PointKind) -> String {
+pub fn point_label(p: &PointKind) -> String {
     match p {
         PointKind::Node(n) => format!("node {n}"),
         PointKind::Pod { namespace, name } => format!("pod {namespace}/{name}"),
@@ -66,10 +37,12 @@ pub fn parse_at(s: &str) -> anyhow::Result<PointKind> {
     }
 }
 
-fn inputs(args: &AnalyzeArgs) -> anyhow::Result<Vec<Input>> {
-    let at = args.at.as_deref().map(parse_at).transpose()?;
+/// The captures of `files` at their capture points: a bundle directory's captures where its
+/// layout puts them, other files at `at` (`--at`) or an unknown point.
+pub fn inputs(files: &[PathBuf], at: Option<&str>) -> anyhow::Result<Vec<PointInput>> {
+    let at = at.map(parse_at).transpose()?;
     let mut v = Vec::new();
-    for f in &args.files {
+    for f in files {
         if bundle::is_bundle(f) {
             let b: BundleFiles = bundle::scan(f);
             for d in b.nodes.iter().chain(&b.pods) {
@@ -82,20 +55,20 @@ fn inputs(args: &AnalyzeArgs) -> anyhow::Result<Vec<Input>> {
                     _ => PointKind::Unknown,
                 };
                 for c in &d.captures {
-                    v.push(Input {
+                    v.push(PointInput {
                         path: c.clone(),
                         point: point.clone(),
                     });
                 }
             }
             for c in b.loose_captures {
-                v.push(Input {
+                v.push(PointInput {
                     path: c,
                     point: PointKind::Unknown,
                 });
             }
         } else {
-            v.push(Input {
+            v.push(PointInput {
                 path: f.clone(),
                 point: at.clone().unwrap_or(PointKind::Unknown),
             });
@@ -104,61 +77,64 @@ fn inputs(args: &AnalyzeArgs) -> anyhow::Result<Vec<Input>> {
     Ok(v)
 }
 
+/// Everything `analyze --cluster` and the TUI show: the legs of every capture point and
+/// their join to the bundle.
+pub struct Loaded {
+    pub inputs: Vec<PointInput>,
+    /// Capture point labels (`node node-1`, `pod default/productpage-v1`), by point index.
+    pub labels: Vec<String>,
+    pub run: LegsRun,
+    pub joined: Joined,
+    pub cluster: Cluster,
+}
+
+/// Reads the captures at their points and joins them to `cluster` (an empty cluster: no
+/// bundle, the join still classifies the legs and stitches journeys by request id). `None`
+/// when no input could be read (the errors say why).
+pub fn load(
+    inputs: Vec<PointInput>,
+    cluster: Cluster,
+    options: &LegOptions,
+    hooks: &mut dyn LegHooks,
+) -> anyhow::Result<Result<Loaded, Vec<String>>> {
+    let run = read_legs(&inputs, options, hooks)?;
+    if !run.read_any {
+        let mut errors = run.errors;
+        if inputs.is_empty() {
+            errors.push("no captures given or found in the bundle".into());
+        }
+        return Ok(Err(errors));
+    }
+    let joined = join::join(&run.points, &run.legs, &cluster);
+    let labels = run.points.iter().map(point_label).collect();
+    Ok(Ok(Loaded {
+        inputs,
+        labels,
+        run,
+        joined,
+        cluster,
+    }))
+}
+
 pub fn run(args: &AnalyzeArgs, dir: &Path) -> anyhow::Result<u8> {
     anyhow::ensure!(dir.is_dir(), "--cluster {}: not a directory", dir.display());
-    let inputs = inputs(args)?;
+    let inputs = inputs(&args.files, args.at.as_deref())?;
     let cluster = cluster::load(&bundle::scan(dir));
-    let mut points: Vec<PointKind> = Vec::new();
-    let mut legs: Vec<Leg> = Vec::new();
-    let mut errors = Vec::new();
-    let mut read_any = false;
-    for (index, input) in inputs.iter().enumerate() {
-        let reader = match FileReader::open(&input.path, index) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e.to_string());
-                continue;
+    let loaded = match load(inputs, cluster, &LegOptions::default(), &mut NoHooks)? {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("hopscope: {e}");
             }
-        };
-        let point = match points.iter().position(|p| p == &input.point) {
-            Some(i) => i,
-            None => {
-                points.push(input.point.clone());
-                points.len() - 1
-            }
-        };
-        let mut capture = Capture::new(vec![reader]);
-        let mut sink = Legs::default();
-        let summary = pipeline::run(&mut capture, &Config::default(), &mut sink, &mut |_, _| {})
-            .with_context(|| format!("analyzing {}", input.path.display()))?;
-        read_any = true;
-        errors.extend(summary.errors.iter().map(|e| e.to_string()));
-        for (conn, exchanges) in sink.done {
-            legs.push(Leg {
-                point,
-                conn,
-                exchanges,
-            });
+            return Ok(EXIT_FAILURE);
         }
-    }
-    if !read_any {
-        for e in &errors {
-            eprintln!("hopscope: {e}");
-        }
-        if inputs.is_empty() {
-            eprintln!("hopscope: no captures given or found in the bundle");
-        }
-        return Ok(EXIT_FAILURE);
-    }
-    // Legs in time order over all points (each point's are in close order).
-    legs.sort_by_key(|l| (l.conn.stats.first, l.point, l.conn.id));
-    let joined = join::join(&points, &legs, &cluster);
-    let labels: Vec<String> = points.iter().map(point_label).collect();
+    };
+    let (legs, joined, errors) = (&loaded.run.legs, &loaded.joined, &loaded.run.errors);
     let report = JoinReport {
-        points: &labels,
-        legs: &legs,
-        joined: &joined,
-        cluster: &cluster,
+        points: &loaded.labels,
+        legs,
+        joined,
+        cluster: &loaded.cluster,
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     if args.json {
@@ -167,7 +143,7 @@ pub fn run(args: &AnalyzeArgs, dir: &Path) -> anyhow::Result<u8> {
         write_text(&mut out, &report)?;
     }
     out.flush().context("writing the report")?;
-    for e in &errors {
+    for e in errors {
         eprintln!("hopscope: {e}");
     }
     Ok(if errors.is_empty() { 0 } else { EXIT_PARTIAL })

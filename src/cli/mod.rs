@@ -12,6 +12,9 @@ mod joined;
 mod path;
 mod progress;
 mod snapshot;
+mod tui;
+#[cfg(test)]
+mod tui_snapshots;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +48,9 @@ enum Command {
     /// probability, listener, route, cluster and endpoint. DEST: IP:PORT (ClusterIP,
     /// NodeIP:NodePort, pod IP) or NAMESPACE/SERVICE:PORT (number or name).
     Path(path::PathArgs),
+    /// Browse the requests of captures in the terminal: each one's path hop by hop with
+    /// evidence, timing, heads, packets, stream and journey; filter, sort, export (docs/tui.md).
+    Tui(tui::TuiArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Path(args) => path::run(&args),
+        Command::Tui(args) => tui::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

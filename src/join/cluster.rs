@@ -11,8 +11,9 @@ use crate::model::Candidate;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-/// A NAT dataplane that answers "where does this packet go" (iptables, nft, IPVS).
-pub trait Dataplane {
+/// A NAT dataplane that answers "where does this packet go" (iptables, nft, IPVS). `Send` so
+/// a loaded cluster can move from the thread that read the bundle to the one that shows it.
+pub trait Dataplane: Send {
     /// `iptables`, `nftables`, `ipvs`.
     fn mode(&self) -> &'static str;
     fn walk(&self, facts: &Facts) -> Vec<Outcome>;
@@ -55,8 +56,8 @@ pub struct EnvoyDecision {
     pub needs_request: bool,
 }
 
-/// A pod's Envoy config.
-pub trait Mesh {
+/// A pod's Envoy config (`Send`, like [`Dataplane`]).
+pub trait Mesh: Send {
     /// An outbound connection to `orig_dst` (leg A), and when it carries HTTP, its Host and path.
     fn outbound(
         &self,

@@ -312,6 +312,11 @@ fn trace_key(v: &str) -> &str {
 /// Joins each exchange of a `from` leg with the earliest unclaimed exchange of a `to` leg at
 /// the same point carrying the same method, target and Host within the forward window; says
 /// which (from, to) it joined, as indexes into `refs`.
+///
+/// The `to` exchanges are indexed by (point, method, target) in time order, so each lookup
+/// reads only the forwards of that request line inside the window: O(n log n) over a capture,
+/// not O(n²) (a million exchanges took hours). Ties go to the earlier exchange in `refs`, as
+/// a scan of `refs` in order would.
 fn forward(
     legs: &[LegView<'_>],
     refs: &[ExRef],
@@ -320,34 +325,46 @@ fn forward(
     from: LegClass,
     to: LegClass,
 ) -> Vec<(usize, usize)> {
+    type Key<'k> = (usize, &'k str, &'k str);
+    let mut by_line: HashMap<Key<'_>, Vec<(i64, usize)>> = HashMap::new();
+    for (j, &(l2, e2)) in refs.iter().enumerate() {
+        if legs[l2].class != to {
+            continue;
+        }
+        let Some(q2) = legs[l2].exchanges[e2].request.as_ref() else {
+            continue;
+        };
+        let key = (legs[l2].point, q2.method.as_ref(), q2.target.as_str());
+        by_line
+            .entry(key)
+            .or_default()
+            .push((q2.msg.first_byte.nanos(), j));
+    }
+    for v in by_line.values_mut() {
+        v.sort_unstable();
+    }
     let mut claimed = vec![false; refs.len()];
     let mut joined = Vec::new();
     for &(l, e) in refs.iter().filter(|(l, _)| legs[*l].class == from) {
         let Some(q) = legs[l].exchanges[e].request.as_ref() else {
             continue;
         };
+        let key = (legs[l].point, q.method.as_ref(), q.target.as_str());
+        let Some(cands) = by_line.get(&key) else {
+            continue;
+        };
         let at = q.msg.first_byte.nanos();
-        let mut best: Option<(i64, usize)> = None;
-        for (j, &(l2, e2)) in refs.iter().enumerate() {
-            if claimed[j] || legs[l2].class != to || legs[l2].point != legs[l].point {
-                continue;
-            }
-            let Some(q2) = legs[l2].exchanges[e2].request.as_ref() else {
-                continue;
-            };
-            let dt = q2.msg.first_byte.nanos().saturating_sub(at);
-            if !(0..=FORWARD_WINDOW_NS).contains(&dt)
-                || q2.method != q.method
-                || q2.target != q.target
-                || !same_host(q.msg.header("host"), q2.msg.header("host"))
-            {
-                continue;
-            }
-            if best.is_none_or_later(dt) {
-                best = Some((dt, j));
-            }
-        }
-        if let Some((_, j)) = best {
+        let start = cands.partition_point(|&(t, _)| t < at);
+        let host = q.msg.header("host");
+        let best = cands[start..]
+            .iter()
+            .take_while(|&&(t, _)| t.saturating_sub(at) <= FORWARD_WINDOW_NS)
+            .find(|&&(_, j)| {
+                let (l2, e2) = refs[j];
+                let q2 = legs[l2].exchanges[e2].request.as_ref();
+                !claimed[j] && same_host(host, q2.and_then(|q2| q2.msg.header("host")))
+            });
+        if let Some(&(_, j)) = best {
             claimed[j] = true;
             u.join(index[&(l, e)], j, Link::RequestLineTiming);
             joined.push((index[&(l, e)], j));
@@ -362,19 +379,5 @@ fn same_host(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => true,
-    }
-}
-
-trait Earliest {
-    fn is_none_or_later(&self, dt: i64) -> bool;
-}
-
-impl Earliest for Option<(i64, usize)> {
-    /// `Option::is_none_or` is newer than the MSRV.
-    fn is_none_or_later(&self, dt: i64) -> bool {
-        match self {
-            None => true,
-            Some((best, _)) => dt < *best,
-        }
     }
 }

@@ -8,6 +8,7 @@
 mod app;
 mod dispatch;
 mod forward;
+pub mod legs;
 mod merge;
 mod shard;
 mod summary;

@@ -277,8 +277,8 @@ pub fn write_text(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Every request's path with its journey.
-fn request_paths(j: &Joined) -> impl Iterator<Item = (usize, &crate::model::Path)> {
+/// Every request's path with its journey (what `join::split::splits` counts).
+pub fn request_paths(j: &Joined) -> impl Iterator<Item = (usize, &crate::model::Path)> {
     j.exchange_paths
         .iter()
         .enumerate()
@@ -307,14 +307,7 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
             original_dst: leg.conn.original_dst,
         };
         for (e, ex) in leg.exchanges.iter().enumerate() {
-            let mut v = base_line(|s| s.exchange(ex, &meta))?;
-            if let Value::Object(m) = &mut v {
-                m.insert("point".into(), json!(r.points[leg.point]));
-                m.insert("leg".into(), json!(j.classes[l].as_str()));
-                m.insert("journey".into(), json!(j.exchange_journey[l][e] + 1));
-                m.insert("path".into(), path_json(&j.exchange_paths[l][e]));
-            }
-            line(out, &v)?;
+            line(out, &exchange_line(r, &meta, l, e, ex)?)?;
         }
         let mut v = base_line(|s| s.connection(&leg.conn))?;
         if let Value::Object(m) = &mut v {
@@ -324,57 +317,8 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
         }
         line(out, &v)?;
     }
-    for (n, journey) in j.journeys.iter().enumerate() {
-        let members: Vec<Value> = journey
-            .members
-            .iter()
-            .map(|&(l, e)| {
-                let leg = &r.legs[l];
-                json!({"point": r.points[leg.point], "conn": leg.conn.id,
-                       "index": leg.exchanges[e].index, "leg": j.classes[l].as_str()})
-            })
-            .collect();
-        let links: Vec<&str> = journey.links.iter().map(|k| k.as_str()).collect();
-        let exchange_ref = |(l, e): (usize, usize)| {
-            let leg = &r.legs[l];
-            json!({"point": r.points[leg.point], "conn": leg.conn.id,
-                   "index": leg.exchanges[e].index, "leg": j.classes[l].as_str()})
-        };
-        let tls: Vec<Value> = journey
-            .tls
-            .iter()
-            .enumerate()
-            .map(|(t, m)| {
-                let leg = &r.legs[m.leg];
-                let b = burst(&leg.conn, m.burst);
-                json!({"point": r.points[leg.point], "conn": leg.conn.id,
-                       "leg": j.classes[m.leg].as_str(), "burst": m.burst,
-                       "at": b.map(|b| rfc3339(b.first)), "bytes": b.map(|b| b.bytes),
-                       "offset": b.map(|b| b.offset), "link": m.link.as_str(),
-                       "with": m.with.map(exchange_ref),
-                       "delay_ms": m.with.map(|_| m.delay_ns as f64 / 1e6),
-                       "path": path_json(&j.tls_paths[n][t])})
-            })
-            .collect();
-        let unlinked: Vec<Value> = journey
-            .unlinked
-            .iter()
-            .map(|u| {
-                let cands: Vec<Value> = u
-                    .candidates
-                    .iter()
-                    .map(|&(l, b)| {
-                        let leg = &r.legs[l];
-                        json!({"point": r.points[leg.point], "conn": leg.conn.id, "burst": b})
-                    })
-                    .collect();
-                json!({"exchange": exchange_ref(u.exchange), "link": u.link.as_str(),
-                       "why": u.why.as_str(), "candidates": cands})
-            })
-            .collect();
-        let v = json!({"kind": "journey", "id": n + 1, "members": members, "links": links,
-                       "tls": tls, "unlinked": unlinked});
-        line(out, &v)?;
+    for n in 0..j.journeys.len() {
+        line(out, &journey_line(r, n))?;
     }
     for s in splits(request_paths(j)) {
         let d: Vec<Value> = s
@@ -391,8 +335,76 @@ pub fn write_json(out: &mut dyn Write, r: &JoinReport<'_>) -> io::Result<()> {
     line(out, &v)
 }
 
+/// The JSON line of exchange `e` (`ex`) of leg `l` (`meta`: its connection): the plain
+/// report's exchange line with the join's `point`, `leg`, `journey` and `path`.
+pub fn exchange_line(
+    r: &JoinReport<'_>,
+    meta: &ConnMeta,
+    l: usize,
+    e: usize,
+    ex: &Exchange,
+) -> io::Result<Value> {
+    let j = r.joined;
+    let leg = &r.legs[l];
+    let mut v = base_line(|s| s.exchange(ex, meta))?;
+    if let Value::Object(m) = &mut v {
+        m.insert("point".into(), json!(r.points[leg.point]));
+        m.insert("leg".into(), json!(j.classes[l].as_str()));
+        m.insert("journey".into(), json!(j.exchange_journey[l][e] + 1));
+        m.insert("path".into(), path_json(&j.exchange_paths[l][e]));
+    }
+    Ok(v)
+}
+
+/// The JSON line of journey `n` (0-based; its id is `n + 1`).
+pub fn journey_line(r: &JoinReport<'_>, n: usize) -> Value {
+    let j = r.joined;
+    let journey = &j.journeys[n];
+    let exchange_ref = |(l, e): (usize, usize)| {
+        let leg = &r.legs[l];
+        json!({"point": r.points[leg.point], "conn": leg.conn.id,
+               "index": leg.exchanges[e].index, "leg": j.classes[l].as_str()})
+    };
+    let members: Vec<Value> = journey.members.iter().map(|&m| exchange_ref(m)).collect();
+    let links: Vec<&str> = journey.links.iter().map(|k| k.as_str()).collect();
+    let tls: Vec<Value> = journey
+        .tls
+        .iter()
+        .enumerate()
+        .map(|(t, m)| {
+            let leg = &r.legs[m.leg];
+            let b = burst(&leg.conn, m.burst);
+            json!({"point": r.points[leg.point], "conn": leg.conn.id,
+                   "leg": j.classes[m.leg].as_str(), "burst": m.burst,
+                   "at": b.map(|b| rfc3339(b.first)), "bytes": b.map(|b| b.bytes),
+                   "offset": b.map(|b| b.offset), "link": m.link.as_str(),
+                   "with": m.with.map(exchange_ref),
+                   "delay_ms": m.with.map(|_| m.delay_ns as f64 / 1e6),
+                   "path": path_json(&j.tls_paths[n][t])})
+        })
+        .collect();
+    let unlinked: Vec<Value> = journey
+        .unlinked
+        .iter()
+        .map(|u| {
+            let cands: Vec<Value> = u
+                .candidates
+                .iter()
+                .map(|&(l, b)| {
+                    let leg = &r.legs[l];
+                    json!({"point": r.points[leg.point], "conn": leg.conn.id, "burst": b})
+                })
+                .collect();
+            json!({"exchange": exchange_ref(u.exchange), "link": u.link.as_str(),
+                   "why": u.why.as_str(), "candidates": cands})
+        })
+        .collect();
+    json!({"kind": "journey", "id": n + 1, "members": members, "links": links,
+                   "tls": tls, "unlinked": unlinked})
+}
+
 /// With the report's formatter: DEL, C1 and bidi controls escaped like every JSON line.
-fn line(out: &mut dyn Write, v: &Value) -> io::Result<()> {
+pub fn line(out: &mut dyn Write, v: &Value) -> io::Result<()> {
     use serde::Serialize;
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, super::json::SafeFormatter);
     v.serialize(&mut ser).map_err(io::Error::other)?;

@@ -45,7 +45,8 @@ pub fn hop_line(hop: &Hop, cluster: &Cluster) -> String {
     format!("{:<12}  {s}", hop.kind.as_str())
 }
 
-fn percent(p: f64) -> String {
+/// `50%`, `33.3%`: a probability as the path lines show it.
+pub fn percent(p: f64) -> String {
     let v = p * 100.0;
     if (v - v.round()).abs() < 0.05 {
         format!("{:.0}%", v)
