@@ -4,7 +4,8 @@
 //!
 //! Unlike the plain report this keeps every connection and exchange until the end: the join
 //! needs all legs of a journey at once. Memory grows with the capture (about 1 KiB per
-//! exchange); the plain `analyze` stays the streaming tool for big files.
+//! exchange); the plain `analyze` stays the streaming tool for big files. The reading is
+//! `pipeline::legs`; [`load`] (reading and join) is shared with `hopscope tui`.
 
 use super::bundle::{self, BundleFiles};
 use super::cluster;
