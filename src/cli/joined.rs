@@ -11,7 +11,7 @@ use super::cluster;
 use super::{AnalyzeArgs, EXIT_FAILURE, EXIT_PARTIAL};
 use anyhow::Context;
 use hopscope::capture::{Capture, FileReader};
-use hopscope::join::{self, Leg, PointKind};
+use hopscope::join::{self, Cluster, Leg, PointKind};
 use hopscope::model::{ConnId, Connection, Exchange};
 use hopscope::pipeline::{self, Config, Sink};
 use hopscope::reassembly::ConnMeta;
@@ -20,11 +20,11 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Collects one capture point's legs.
+/// Collects one capture point's legs (also `live --cluster`'s).
 #[derive(Default)]
-struct Legs {
-    open: HashMap<ConnId, Vec<Exchange>>,
-    done: Vec<(Connection, Vec<Exchange>)>,
+pub(super) struct Legs {
+    pub(super) open: HashMap<ConnId, Vec<Exchange>>,
+    pub(super) done: Vec<(Connection, Vec<Exchange>)>,
 }
 
 impl Sink for Legs {
@@ -45,7 +45,7 @@ struct Input {
     point: PointKind,
 }
 
-fn point_label(p: &PointKind) -> String {
+pub(super) fn point_label(p: &PointKind) -> String {
     match p {
         PointKind::Node(n) => format!("node {n}"),
         PointKind::Pod { namespace, name } => format!("pod {namespace}/{name}"),
@@ -150,25 +150,37 @@ pub fn run(args: &AnalyzeArgs, dir: &Path) -> anyhow::Result<u8> {
         }
         return Ok(EXIT_FAILURE);
     }
-    // Legs in time order over all points (each point's are in close order).
-    legs.sort_by_key(|l| (l.conn.stats.first, l.point, l.conn.id));
-    let joined = join::join(&points, &legs, &cluster);
-    let labels: Vec<String> = points.iter().map(point_label).collect();
-    let report = JoinReport {
-        points: &labels,
-        legs: &legs,
-        joined: &joined,
-        cluster: &cluster,
-    };
     let mut out = BufWriter::new(std::io::stdout().lock());
-    if args.json {
-        write_json(&mut out, &report)?;
-    } else {
-        write_text(&mut out, &report)?;
-    }
+    write_joined(&mut out, &points, &mut legs, &cluster, args.json)?;
     out.flush().context("writing the report")?;
     for e in &errors {
         eprintln!("hopscope: {e}");
     }
     Ok(if errors.is_empty() { 0 } else { EXIT_PARTIAL })
+}
+
+/// Joins the legs seen at `points` to `cluster` and writes the journeys report (text or
+/// JSON lines). Shared with `live --cluster`.
+pub(super) fn write_joined(
+    out: &mut dyn Write,
+    points: &[PointKind],
+    legs: &mut [Leg],
+    cluster: &Cluster,
+    json: bool,
+) -> std::io::Result<()> {
+    // Legs in time order over all points (each point's are in close order).
+    legs.sort_by_key(|l| (l.conn.stats.first, l.point, l.conn.id));
+    let joined = join::join(points, legs, cluster);
+    let labels: Vec<String> = points.iter().map(point_label).collect();
+    let report = JoinReport {
+        points: &labels,
+        legs,
+        joined: &joined,
+        cluster,
+    };
+    if json {
+        write_json(out, &report)
+    } else {
+        write_text(out, &report)
+    }
 }

@@ -9,6 +9,7 @@ mod bundle;
 mod cluster;
 mod dataplane;
 mod joined;
+mod live;
 mod path;
 mod progress;
 mod snapshot;
@@ -45,6 +46,10 @@ enum Command {
     /// probability, listener, route, cluster and endpoint. DEST: IP:PORT (ClusterIP,
     /// NodeIP:NodePort, pod IP) or NAMESPACE/SERVICE:PORT (number or name).
     Path(path::PathArgs),
+    /// Capture live inside a pod's network namespace (--pid, --container, --pod, --netns) and
+    /// report exchanges as they complete; -w also writes the pcap. Needs the `live` feature
+    /// and root or CAP_NET_RAW + CAP_SYS_ADMIN (+ CAP_SYS_PTRACE); see docs/live.md.
+    Live(live::LiveArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Path(args) => path::run(&args),
+        Command::Live(args) => live::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
