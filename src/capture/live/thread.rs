@@ -142,10 +142,7 @@ fn capture_loop(
                 return; // past -c COUNT within this batch: not captured
             }
             *captured += 1;
-            let h = p.header;
-            let sec = u32::try_from(h.ts.tv_sec).unwrap_or(0);
-            let frac = u32::try_from(h.ts.tv_usec).unwrap_or(0);
-            push_record(&mut out.chunk, sec, frac, p.data, h.len);
+            record(&mut out.chunk, &p);
             if out.chunk.len() >= CHUNK_BYTES {
                 out.flush();
             }
@@ -181,6 +178,9 @@ fn capture_loop(
             }
         }
     };
+    if matches!(reason, StopReason::Signal | StopReason::Duration) {
+        drain(opened, out, &mut stats.captured, limit);
+    }
     out.flush();
     if let Some((name, f)) = &mut out.file {
         if let Err(e) = f.flush() {
@@ -193,6 +193,41 @@ fn capture_loop(
         reason,
         error,
     }
+}
+
+/// The packets that arrived before the stop but sit in a block the kernel has not handed over
+/// yet: it does so within [`handle::BLOCK_TIMEOUT_MS`], so wait that long (twice, for the
+/// timer's slack) and take what came. Without this the last few milliseconds before Ctrl-C
+/// would be captured by the kernel yet missing from the report and the file.
+fn drain(opened: &mut Opened, out: &mut Out, captured: &mut u64, limit: u64) {
+    let until = Instant::now() + Duration::from_millis(2 * handle::BLOCK_TIMEOUT_MS as u64);
+    loop {
+        let got = opened.cap.dispatch(Some(DISPATCH_MAX), |p| {
+            if *captured < limit {
+                *captured += 1;
+                record(&mut out.chunk, &p);
+            }
+        });
+        let left = until.saturating_duration_since(Instant::now());
+        if !matches!(got, Ok(n) if n > 0) && left.is_zero() || out.closed {
+            break;
+        }
+        if matches!(got, Ok(0)) {
+            let ms = i32::try_from(left.as_millis()).unwrap_or(0).max(1);
+            handle::wait_readable(&opened.cap, ms);
+        }
+        if got.is_err() {
+            break;
+        }
+    }
+}
+
+/// One packet as a pcap record.
+fn record(chunk: &mut Vec<u8>, p: &pcap::Packet<'_>) {
+    let h = p.header;
+    let sec = u32::try_from(h.ts.tv_sec).unwrap_or(0);
+    let frac = u32::try_from(h.ts.tv_usec).unwrap_or(0);
+    push_record(chunk, sec, frac, p.data, h.len);
 }
 
 fn read_stats(opened: &mut Opened, stats: &mut Stats) {
