@@ -13,53 +13,17 @@
 //! not root or a tool is missing.
 #![cfg(feature = "live")]
 
+#[path = "live/checks.rs"]
+mod checks;
 #[path = "live/harness.rs"]
 mod harness;
 
+use checks::*;
 use harness::*;
-use hopscope::capture::FileReader;
-use hopscope::decode::{DecodeConfig, Decoder};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
-
-const TOOLS: &[&str] = &["ip", "tcpdump", "python3", "kill"];
-
-fn skip(tools: &[&str]) -> bool {
-    match cannot_run(tools) {
-        Some(why) => {
-            eprintln!("live skipped: {why}");
-            true
-        }
-        None => false,
-    }
-}
-
-/// Server namespace 10.213.0.1 with tests/live/server.py on 8080, client namespace 10.213.0.2.
-fn pair(tag: &str) -> (Netns, Netns) {
-    let mut server = Netns::new(&format!("{tag}s"));
-    let client = Netns::new(&format!("{tag}c"));
-    link(&server, "10.213.0.1/24", &client, "10.213.0.2/24");
-    server.serve("0.0.0.0", 8080);
-    (server, client)
-}
-
-fn send_sequence(client: &Netns, host: &str, port: &str) {
-    let out = client.exec(&["python3", &script("client.py"), "sequence", host, port]);
-    assert!(
-        out.starts_with("sequence: statuses [200, 200, 200, 200, 200, 200]"),
-        "{out}"
-    );
-}
-
-fn drops(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find(|l| l.contains("packets captured,"))
-        .unwrap_or_else(|| panic!("no counters line: {stderr}"))
-        .to_string()
-}
 
 #[test]
 fn netns_capture_streams_what_analyze_and_tcpdump_see() {
@@ -127,7 +91,7 @@ fn netns_capture_streams_what_analyze_and_tcpdump_see() {
 }
 
 #[test]
-fn pid_target_stops_at_duration_and_count() {
+fn pid_target_stops_at_duration_and_count_and_joins() {
     if skip(TOOLS) {
         return;
     }
@@ -141,12 +105,17 @@ fn pid_target_stops_at_duration_and_count() {
         &pid,
         "--json",
         "--duration",
-        "4",
+        "8",
         "tcp",
         "port",
         "8080",
     ]);
     send_sequence(&client, "10.213.0.1", "8080");
+    assert!(
+        live.wait_stdout(6, |o| o.matches("{\"kind\":\"exchange\"").count() == 6),
+        "JSON lines not streamed: {}",
+        live.stdout()
+    );
     let done = live.wait(15);
     assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
     assert!(
@@ -192,11 +161,46 @@ fn pid_target_stops_at_duration_and_count() {
         offline.contains(&format!("input      {file}: pcap (nanosecond), 10 packets")),
         "{offline}"
     );
-}
 
-/// Interface index of an LINUX_SLL2 frame (bytes 4..8, big-endian).
-fn sll2_ifindex(data: &[u8]) -> u32 {
-    u32::from_be_bytes(data[4..8].try_into().unwrap())
+    // --json --cluster: the joined lines at the end, each exchange once, with its point.
+    let bundle = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/bookinfo-lab");
+    let at = "pod/default/hs-live";
+    let live = Proc::hopscope(&[
+        "live",
+        "--pid",
+        &pid,
+        "--json",
+        "--cluster",
+        bundle,
+        "--at",
+        at,
+    ]);
+    send_sequence(&client, "10.213.0.1", "8080");
+    let done = live.interrupt();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    let lines: Vec<Value> = done
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let joined: Vec<&Value> = lines.iter().filter(|v| v["kind"] == "exchange").collect();
+    let got: Vec<String> = joined.iter().map(|v| summary_of(v)).collect();
+    assert_eq!(got, SEQUENCE);
+    assert!(joined
+        .iter()
+        .all(|v| v["point"] == "pod default/hs-live" && v.get("path").is_some()));
+    assert_eq!(lines.iter().filter(|v| v["kind"] == "journey").count(), 6);
+    let kinds: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(2)
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["summary", "cluster"],
+        "the summary closes the joined lines"
+    );
 }
 
 #[test]
@@ -320,35 +324,7 @@ fn sidecar_redirect_is_seen_on_lo_and_eth0() {
             .unwrap_or_else(|| panic!("no {name} in {links}"))
     };
     let (lo, eth0) = (index("lo"), index("eth0"));
-    let mut reader = FileReader::open(&file, 0).unwrap();
-    let mut decoder = Decoder::new(DecodeConfig::default());
-    let mut segments = Vec::new();
-    let mut n = 0;
-    while let Some(frame) = reader.next_frame().unwrap() {
-        n += 1;
-        assert_eq!(frame.link_type, 276, "LINUX_SLL2");
-        let ifindex = sll2_ifindex(frame.data);
-        if let Some(s) = decoder.decode(&frame, n) {
-            segments.push((s.src, s.dst, ifindex));
-        }
-    }
-    // The app's connections are the ones to 127.0.0.1:15001; their replies come back from the
-    // original destination (conntrack un-NATs them), to the same app port.
-    let app_ports: BTreeSet<u16> = segments
-        .iter()
-        .filter(|(_, dst, _)| *dst == sidecar)
-        .map(|(src, _, _)| src.port())
-        .collect();
-    let (mut on_lo, mut on_eth0) = (BTreeSet::new(), BTreeSet::new());
-    for &(src, dst, ifindex) in &segments {
-        let app_leg = dst == sidecar || src == service && app_ports.contains(&dst.port());
-        let upstream_leg = !app_leg && (dst == service || src == service);
-        if app_leg {
-            on_lo.insert(ifindex);
-        } else if upstream_leg {
-            on_eth0.insert(ifindex);
-        }
-    }
+    let (app_ports, on_lo, on_eth0) = interfaces_of_legs(&file, sidecar, service);
     assert_eq!(app_ports.len(), 2, "two app connections: {app_ports:?}");
     assert_eq!(on_lo, BTreeSet::from([lo]), "app ↔ sidecar packets on lo");
     assert_eq!(
@@ -356,17 +332,6 @@ fn sidecar_redirect_is_seen_on_lo_and_eth0() {
         BTreeSet::from([eth0]),
         "sidecar ↔ service packets on eth0"
     );
-}
-
-/// One stderr line, the expected exit code, and the fix in it.
-fn refused(args: &[&str], code: i32, says: &[&str]) {
-    let (got, out, err) = hopscope(args);
-    assert_eq!(got, Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
-    assert!(out.is_empty(), "{args:?}: nothing on stdout: {out}");
-    for s in says {
-        assert!(err.contains(s), "{args:?}: {err:?} lacks {s:?}");
-    }
 }
 
 #[test]

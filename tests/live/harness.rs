@@ -2,7 +2,6 @@
 //! guard kills what ran inside, then deletes the namespace, also when a test fails), processes
 //! whose output is collected while they run, and the checks that need root or tools.
 
-use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -323,101 +322,39 @@ impl Drop for Proc {
     }
 }
 
-/// `hopscope ARGS` to its end: (exit code, stdout, stderr).
-pub fn hopscope(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("hopscope runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+pub const TOOLS: &[&str] = &["ip", "tcpdump", "python3", "kill"];
 
-/// The exchange lines of `hopscope analyze --json FILE`, without what depends on the moment
-/// a packet socket saw a packet (two sockets time-stamp the same packet microseconds apart).
-pub fn exchanges(file: &Path) -> Vec<Value> {
-    let (code, out, err) = hopscope(&["analyze", "--json", &file.to_string_lossy()]);
-    assert_eq!(code, Some(0), "analyze {}: {err}", file.display());
-    out.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON lines"))
-        .filter(|v| v["kind"] == "exchange")
-        .map(|mut v| {
-            if let Value::Object(m) = &mut v {
-                m.remove("latency_ms");
-            }
-            for side in ["request", "response"] {
-                if let Value::Object(m) = &mut v[side] {
-                    m.remove("first_byte");
-                    m.remove("complete");
-                }
-            }
-            v
-        })
-        .collect()
-}
-
-/// `METHOD target status req-body resp-body` per exchange, with any notes.
-pub fn summary_of(ex: &Value) -> String {
-    format!(
-        "{} {} {} {} {}{}",
-        ex["request"]["method"].as_str().unwrap_or("-"),
-        ex["request"]["target"].as_str().unwrap_or("-"),
-        ex["response"]["status"],
-        ex["request"]["body_bytes"],
-        ex["response"]["body_bytes"],
-        match ex["notes"].as_array() {
-            Some(n) if !n.is_empty() => format!(" {n:?}"),
-            _ => String::new(),
+pub fn skip(tools: &[&str]) -> bool {
+    match cannot_run(tools) {
+        Some(why) => {
+            eprintln!("live skipped: {why}");
+            true
         }
-    )
-}
-
-/// The known sequence of tests/live/client.py, as [`summary_of`] prints it.
-pub const SEQUENCE: [&str; 6] = [
-    "GET /small 200 0 6",
-    "GET /chunked 200 0 3116",
-    "POST /upload 200 262144 22",
-    "GET /big 200 0 1048576",
-    "GET /p1 200 0 13",
-    "GET /p2 200 0 13",
-];
-
-/// Every thread of process `pid` holds no capability and cannot gain any by exec.
-pub fn assert_no_capabilities(pid: u32) {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process runs");
-    let mut n = 0;
-    for t in tasks {
-        let status = std::fs::read_to_string(t.unwrap().path().join("status")).unwrap();
-        let field = |k: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(k))
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default()
-        };
-        let name = field("Name:");
-        assert_eq!(
-            field("CapEff:"),
-            "0000000000000000",
-            "thread {name}: {status}"
-        );
-        assert_eq!(field("CapPrm:"), "0000000000000000", "thread {name}");
-        assert_eq!(field("CapBnd:"), "0000000000000000", "thread {name}");
-        assert_eq!(field("NoNewPrivs:"), "1", "thread {name}");
-        n += 1;
+        None => false,
     }
-    assert!(n >= 2, "the main thread and the capture thread");
 }
 
-/// The report without its `input` line (which names the source: the live target or the
-/// file).
-pub fn without_input_line(report: &str) -> String {
-    report
+/// Server namespace 10.213.0.1 with tests/live/server.py on 8080, client namespace 10.213.0.2.
+pub fn pair(tag: &str) -> (Netns, Netns) {
+    let mut server = Netns::new(&format!("{tag}s"));
+    let client = Netns::new(&format!("{tag}c"));
+    link(&server, "10.213.0.1/24", &client, "10.213.0.2/24");
+    server.serve("0.0.0.0", 8080);
+    (server, client)
+}
+
+pub fn send_sequence(client: &Netns, host: &str, port: &str) {
+    let out = client.exec(&["python3", &script("client.py"), "sequence", host, port]);
+    assert!(
+        out.starts_with("sequence: statuses [200, 200, 200, 200, 200, 200]"),
+        "{out}"
+    );
+}
+
+pub fn drops(stderr: &str) -> String {
+    stderr
         .lines()
-        .filter(|l| !l.trim_start().starts_with("input "))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .find(|l| l.contains("packets captured,"))
+        .unwrap_or_else(|| panic!("no counters line: {stderr}"))
+        .to_string()
 }
