@@ -21,6 +21,9 @@ BIG = b"0123456789abcdef" * (1 << 16)  # 1 MiB
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: the head and the body are two writes; with Nagle the body waits for the
+    # client's delayed ACK of the head (40 ms a response).
+    disable_nagle_algorithm = True
     server_version = "hs-live/1.0"
     sys_version = ""
 
