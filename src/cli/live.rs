@@ -66,7 +66,8 @@ pub struct LiveArgs {
     #[arg(long)]
     pub auto_cluster: bool,
     /// Where the capture is taken, for the join: node/NAME or pod/NAMESPACE/NAME (default:
-    /// the --pod, else pod/unknown/pid-PID).
+    /// the --pod; pod/unknown/pid-PID for --pid and --container; pod/unknown/NAME for
+    /// --netns .../NAME; node/HOSTNAME with no target).
     #[arg(long, value_name = "POINT")]
     pub at: Option<String>,
 }
