@@ -96,7 +96,9 @@ fn pid_target_stops_at_duration_and_count_and_joins() {
         return;
     }
     let (mut server, client) = pair("p");
-    let pid = server.spawn(&["sleep", "60"], None).to_string();
+    let sleeper = server.spawn(&["sleep", "60"], None);
+    server.wait_inside(sleeper);
+    let pid = sleeper.to_string();
 
     // --duration: ends by itself; JSON lines stream the sequence; a filter is applied.
     let live = Proc::hopscope(&[
@@ -113,8 +115,9 @@ fn pid_target_stops_at_duration_and_count_and_joins() {
     send_sequence(&client, "10.213.0.1", "8080");
     assert!(
         live.wait_stdout(6, |o| o.matches("{\"kind\":\"exchange\"").count() == 6),
-        "JSON lines not streamed: {}",
-        live.stdout()
+        "JSON lines not streamed: {}{}",
+        live.stdout(),
+        live.stderr()
     );
     let done = live.wait(15);
     assert_eq!(done.status.code(), Some(0), "{}", done.stderr);

@@ -125,6 +125,29 @@ impl Netns {
         pid
     }
 
+    /// Waits (at most 10 s) until process `pid` is inside this namespace: `ip netns exec`
+    /// enters it and then execs the command, so right after the spawn the PID may still be
+    /// in the caller's namespace.
+    pub fn wait_inside(&self, pid: u32) {
+        use std::os::unix::fs::MetadataExt;
+        let ns = std::fs::metadata(self.path())
+            .expect("the netns file")
+            .ino();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| m.ino());
+            if now.is_ok_and(|ino| ino == ns) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pid {pid} never entered {}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The test HTTP server (tests/live/server.py) on HOST:PORT, up for at most a minute.
     pub fn serve(&mut self, host: &str, port: u16) {
         let port = port.to_string();
