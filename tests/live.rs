@@ -364,11 +364,15 @@ fn errors_are_one_line_with_the_fix() {
         2,
         &["no interface \"hs-none0\"", "lo", "-i any"],
     );
+    // … and leaves no -w file behind.
+    let never = tmp("errors").join("never.pcap");
+    let w = never.to_string_lossy().into_owned();
     refused(
-        &["live", "--netns", here, "-f", "tcp port nope"],
+        &["live", "--netns", here, "-f", "tcp port nope", "-w", &w],
         2,
         &["bad filter", "pcap-filter(7)"],
     );
+    assert!(!never.exists(), "a failed start wrote {w}");
     refused(
         &["live", "--netns", "/etc/hostname"],
         2,

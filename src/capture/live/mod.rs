@@ -103,9 +103,10 @@ pub struct LiveConfig {
     pub handle: HandleConfig,
     pub count: Option<u64>,
     pub duration: Option<std::time::Duration>,
-    /// The `-w` file (already created, so it is opened with the caller's privileges) and its
-    /// name for messages.
-    pub write: Option<(String, std::fs::File)>,
+    /// The `-w` file: created (or truncated) once the handle is open and filtered, before the
+    /// capture thread drops its capabilities, so a bad target or filter leaves no file behind
+    /// (as tcpdump does).
+    pub write: Option<std::path::PathBuf>,
 }
 
 /// A running capture.

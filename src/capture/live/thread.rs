@@ -1,7 +1,7 @@
-//! The capture thread: enters the namespace, opens the handle, drops its capabilities, then
-//! turns every packet into a pcap record written to the pipe (and the `-w` file) until a stop
-//! condition: the stop flag (Ctrl-C), `-c COUNT`, `--duration`, a libpcap error, or the
-//! analysis going away.
+//! The capture thread: enters the namespace, opens the handle, creates the `-w` file, drops
+//! its capabilities, then turns every packet into a pcap record written to the pipe (and the
+//! `-w` file) until a stop condition: the stop flag (Ctrl-C), `-c COUNT`, `--duration`, a
+//! libpcap error, or the analysis going away.
 //!
 //! Batching: a non-blocking `pcap_dispatch` hands over what the kernel ring holds (at most
 //! [`DISPATCH_MAX`] packets); the records are flushed after every call, so a packet waits at
@@ -77,6 +77,19 @@ pub fn run(
             return Finished::default();
         }
     };
+    let file = match &cfg.write {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some((path.display().to_string(), f)),
+            Err(e) => {
+                let _ = ready.send(Err(LiveError::failure(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                ))));
+                return Finished::default();
+            }
+        },
+        None => None,
+    };
     if let Err(e) = caps::drop_all() {
         let _ = ready.send(Err(LiveError::failure(format!(
             "cannot drop capabilities on the capture thread: {e}"
@@ -85,7 +98,7 @@ pub fn run(
     }
     let mut out = Out {
         pipe,
-        file: cfg.write,
+        file,
         chunk: Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4),
         closed: false,
         failed: None,
@@ -110,7 +123,7 @@ pub fn run(
         return Finished::default();
     }
     capture_loop(
-        &cfg.count,
+        cfg.count,
         cfg.duration,
         &mut opened,
         &mut out,
@@ -120,7 +133,7 @@ pub fn run(
 }
 
 fn capture_loop(
-    count: &Option<u64>,
+    count: Option<u64>,
     duration: Option<Duration>,
     opened: &mut Opened,
     out: &mut Out,

@@ -1,10 +1,10 @@
-//! `hopscope live` with the feature: resolve the target, create the `-w` file, collect or load
-//! the cluster, start the capture, drop this thread's capabilities, analyze the stream until
-//! the capture stops, then print the counters.
+//! `hopscope live` with the feature: resolve the target, collect or load the cluster, start
+//! the capture (which creates the `-w` file), drop this thread's capabilities, analyze the
+//! stream until the capture stops, then print the counters.
 
 use super::report::{self, Join};
 use super::LiveArgs;
-use crate::cli::{bundle, cluster, joined, snapshot, EXIT_FAILURE, EXIT_PARTIAL};
+use crate::cli::{bundle, cluster, joined, snapshot, EXIT_PARTIAL};
 use anyhow::Context;
 use hopscope::capture::live::{
     self, HandleConfig, LiveConfig, LiveError, Resolution, Resolved, Stats, StopReason, Target,
@@ -37,16 +37,6 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let write = match &args.write {
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some((p.display().to_string(), f)),
-            Err(e) => {
-                eprintln!("hopscope: cannot create {}: {e}", p.display());
-                return Ok(EXIT_FAILURE);
-            }
-        },
-        None => None,
-    };
     let stop = Arc::new(AtomicBool::new(false));
     live::stop_on_interrupt(&stop).context("installing the SIGINT/SIGTERM handler")?;
     let filter = args
@@ -64,7 +54,7 @@ pub fn run(args: &LiveArgs) -> anyhow::Result<u8> {
         },
         count: args.count,
         duration: args.duration,
-        write,
+        write: args.write.clone(),
     };
     let (capture, reader) = match live::start(cfg, Arc::clone(&stop), Box::new(report_drops)) {
         Ok(x) => x,
