@@ -3,7 +3,7 @@
 //! stream of [`Frame`]s in timestamp order.
 //!
 //! What it does not do: decode link layers (an unknown link type is the decode layer's to
-//! count), live capture (feature `live`, later), or seek (inputs may be pipes).
+//! count), or seek (inputs may be pipes).
 //!
 //! Why this shape: a frame's bytes are a slice of its reader's buffer (no copy per packet), and
 //! each reader holds at most one parsed-but-not-yet-yielded record, so the merger compares
@@ -16,7 +16,8 @@
 //! Interface Description Block as the merge reaches it.
 //!
 //! Modules: `input` (buffer, refill, gzip), `pcap`, `pcapng`, `interface` (the formats),
-//! `file` (one input), `info` (what is reported), `error`, `endian`.
+//! `file` (one input), `info` (what is reported), `error`, `endian`; `live` (capture in a
+//! network namespace through libpcap, feature `live`: it feeds this reader through a pipe).
 
 mod endian;
 mod error;
@@ -24,6 +25,7 @@ mod file;
 mod info;
 mod input;
 mod interface;
+pub mod live;
 mod pcap;
 mod pcapng;
 

@@ -9,6 +9,7 @@ mod bundle;
 mod cluster;
 mod dataplane;
 mod joined;
+mod live;
 mod path;
 mod progress;
 mod snapshot;
@@ -51,6 +52,10 @@ enum Command {
     /// Browse the requests of captures in the terminal: each one's path hop by hop with
     /// evidence, timing, heads, packets, stream and journey; filter, sort, export (docs/tui.md).
     Tui(tui::TuiArgs),
+    /// Capture live inside a pod's network namespace (--pid, --container, --pod, --netns) and
+    /// report exchanges as they complete; -w also writes the pcap. Needs the `live` feature
+    /// and root or CAP_NET_RAW + CAP_SYS_ADMIN (+ CAP_SYS_PTRACE); see docs/live.md.
+    Live(live::LiveArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -94,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Path(args) => path::run(&args),
         Command::Tui(args) => tui::run(&args),
+        Command::Live(args) => live::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

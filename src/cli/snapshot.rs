@@ -57,6 +57,14 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let out = args.out.as_ref().context("-o DIR is required")?;
+    let written = collect(out, args)?;
+    eprintln!("hopscope: wrote {written} files into {}", out.display());
+    Ok(0)
+}
+
+/// Collects the bundle `args` describes into `out` (the node's side, or with `pid`/`netns`
+/// one pod's side) and returns how many files it wrote. Also `live --auto-cluster`'s.
+pub(super) fn collect(out: &Path, args: &SnapshotArgs) -> anyhow::Result<usize> {
     let netns = match (&args.pid, &args.netns) {
         (Some(pid), _) => Some(PathBuf::from(format!("/proc/{pid}/ns/net"))),
         (None, Some(p)) => Some(p.clone()),
@@ -69,8 +77,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<u8> {
     };
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("snapshot.log"), log.text.as_bytes())?;
-    eprintln!("hopscope: wrote {written} files into {}", out.display());
-    Ok(0)
+    Ok(written)
 }
 
 #[derive(Default)]

@@ -12,5 +12,5 @@ mod text;
 pub mod timefmt;
 
 pub use json::JsonSink;
-pub use summary::{summary_json, write_summary};
+pub use summary::{link_type_name, summary_json, write_summary};
 pub use text::{Shown, TextSink};
