@@ -89,6 +89,8 @@ pub fn run(_args: &LiveArgs) -> anyhow::Result<u8> {
 }
 
 #[cfg(feature = "live")]
+mod legs;
+#[cfg(feature = "live")]
 mod report;
 #[cfg(feature = "live")]
 mod run;

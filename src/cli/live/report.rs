@@ -7,7 +7,7 @@
 //! them all) and the journeys are written when the capture ends: text streams the exchange
 //! lines first, JSON writes only the joined lines (no duplicate exchange lines).
 
-use crate::cli::joined::{write_joined, Legs};
+use super::legs::{write_joined, Legs};
 use hopscope::capture::Capture;
 use hopscope::join::{Cluster, Leg, PointKind};
 use hopscope::model::{Connection, Exchange};
