@@ -340,3 +340,32 @@ fn the_sample_bundle_shows_the_path_of_every_request() {
     // reviews-v2's three requests of the sample (round robin: ids 2, 4 and 6).
     assert_eq!(over_mtls, 3);
 }
+
+/// `analyze BUNDLE --json | head -1`: a reader that goes away ends the run quietly with 0, in
+/// bundle (join) mode too (its JSON lines once turned the closed pipe into an error).
+#[test]
+fn closed_stdout_in_bundle_mode_is_quiet() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for args in [&["--json"][..], &[][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hopscope"))
+            .arg("analyze")
+            .arg(format!("{root}/captures/bookinfo-lab"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, then close our end before the report is written out.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut one = [0u8; 1];
+        std::io::Read::read_exact(&mut stdout, &mut one).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

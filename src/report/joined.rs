@@ -407,6 +407,6 @@ pub fn journey_line(r: &JoinReport<'_>, n: usize) -> Value {
 pub fn line(out: &mut dyn Write, v: &Value) -> io::Result<()> {
     use serde::Serialize;
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, super::json::SafeFormatter);
-    v.serialize(&mut ser).map_err(io::Error::other)?;
+    v.serialize(&mut ser).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
