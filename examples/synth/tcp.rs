@@ -219,7 +219,7 @@ impl Conn {
             // Advance SND.NXT to the end of what has now been sent in order.
             let end = (done * self.seg).min(data.len());
             self.sides(dir).0.nxt = start.wrapping_add(end as u32);
-            if done % 2 == 0 && done < segs {
+            if done.is_multiple_of(2) && done < segs {
                 // RFC 1122 4.2.3.2: ACK every second full-sized segment.
                 self.ack(out, rev);
             }

@@ -56,7 +56,7 @@ pub fn pcap_record(
 /// A pcapng block with its body padded to 4 bytes.
 pub fn block(e: Endian, block_type: u32, body: &[u8]) -> Vec<u8> {
     let mut body = body.to_vec();
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
     let len = 12 + body.len() as u32;

@@ -112,7 +112,7 @@ impl Capture {
                 }
             }
             if let Some(p) = self.readers.get(i).and_then(|s| s.reader.pending.as_ref()) {
-                if best.map_or(true, |(_, ts)| p.ts < ts) {
+                if best.is_none_or(|(_, ts)| p.ts < ts) {
                     best = Some((i, p.ts));
                 }
             }

@@ -139,7 +139,7 @@ impl Pcapng {
         let block_type = e.u32(head, 0);
         let length = e.u32(head, 4);
         let len = length as usize;
-        if len < MIN_BLOCK_LEN || len % 4 != 0 {
+        if len < MIN_BLOCK_LEN || !len.is_multiple_of(4) {
             return Err(block_err(
                 offset,
                 BlockFault::BadLength { block_type, length },

@@ -340,7 +340,7 @@ impl ConfigDump {
     ) -> Option<ListenerMatch<'a>> {
         let target = self
             .listener_for_address_in(d.dst, skip_direction)
-            .filter(|l| virt.map_or(true, |v| !std::ptr::eq(*l, v)));
+            .filter(|l| virt.is_none_or(|v| !std::ptr::eq(*l, v)));
         let (listener, accepted_by) = match (target, virt) {
             (Some(t), v) => (t, v),
             (None, Some(v)) => (v, None),

@@ -349,5 +349,5 @@ fn ossm_sidecar_and_gateway() {
     );
     // `path` is exact: /dani/x is not that route.
     let other = d.route(routes, "anything.example", "/dani/x", &[]);
-    assert!(other.map_or(true, |r| r.route_index != 0));
+    assert!(other.is_none_or(|r| r.route_index != 0));
 }

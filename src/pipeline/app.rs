@@ -33,8 +33,7 @@ impl Output {
             .exchanges
             .len()
             .saturating_sub(self.exchange_conns.len());
-        self.exchange_conns
-            .extend(std::iter::repeat(*meta).take(new));
+        self.exchange_conns.extend(std::iter::repeat_n(*meta, new));
     }
 }
 

@@ -143,7 +143,7 @@ pub(super) fn merge(
         for (i, lane) in lanes.iter().enumerate() {
             if let Some(head) = lane.head() {
                 let order = order(head, i, &ids);
-                if best.map_or(true, |(_, b)| order < b) {
+                if best.is_none_or(|(_, b)| order < b) {
                     best = Some((i, order));
                 }
             }
@@ -152,7 +152,7 @@ pub(super) fn merge(
         let waiting = |l: &Lane| {
             l.head().is_none()
                 && l.end.is_none()
-                && best.map_or(true, |(_, (key, _))| key.frame > l.watermark)
+                && best.is_none_or(|(_, (key, _))| key.frame > l.watermark)
         };
         // Whatever has arrived first; then wait for the shard furthest behind. Shards feed
         // each other (see `dispatch.rs`), so waiting for one that is ahead could wait on a

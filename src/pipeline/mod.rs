@@ -225,7 +225,7 @@ fn drive(
             flows.process_unnat(&segment, &mut out);
             deliver(&mut out, &mut summary)?;
         }
-        if frame_no % PROGRESS_EVERY == 0 {
+        if frame_no.is_multiple_of(PROGRESS_EVERY) {
             let (read, total) = capture.progress();
             progress(read, total);
         }

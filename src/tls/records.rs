@@ -136,7 +136,7 @@ mod tests {
     fn record(content: u8, len: usize) -> Vec<u8> {
         let mut v = vec![content, 3, 3];
         v.extend_from_slice(&(len as u16).to_be_bytes());
-        v.extend(std::iter::repeat(0xAA).take(len));
+        v.extend(std::iter::repeat_n(0xAA, len));
         v
     }
 

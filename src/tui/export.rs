@@ -107,7 +107,7 @@ fn block(v: &mut Vec<u8>, kind: u32, body: &[u8]) {
     v.extend_from_slice(&kind.to_le_bytes());
     v.extend_from_slice(&len.to_le_bytes());
     v.extend_from_slice(body);
-    v.extend(std::iter::repeat(0).take(pad));
+    v.extend(std::iter::repeat_n(0, pad));
     v.extend_from_slice(&len.to_le_bytes());
 }
 

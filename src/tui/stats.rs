@@ -71,7 +71,7 @@ pub fn services(r: &Results, rows: &[Row]) -> Services {
         }
         let acc = by.entry((row.dst.clone(), route)).or_default();
         acc.0 += 1;
-        if row.status.map_or(true, |s| s >= 500) {
+        if row.status.is_none_or(|s| s >= 500) {
             acc.1 += 1;
         }
         if let Some(lat) = row.latency {

@@ -13,7 +13,7 @@ pub struct Theme {
 
 /// Whether the environment allows colour.
 pub fn color_allowed(no_color: Option<&std::ffi::OsStr>) -> bool {
-    no_color.map_or(true, |v| v.is_empty())
+    no_color.is_none_or(|v| v.is_empty())
 }
 
 impl Theme {

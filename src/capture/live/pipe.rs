@@ -120,7 +120,7 @@ mod tests {
         r.read_to_end(&mut got).unwrap();
         sender.join().unwrap();
         let want: Vec<u8> = (0..100u8)
-            .flat_map(|i| std::iter::repeat(i).take(usize::from(i) * 37 + 1))
+            .flat_map(|i| std::iter::repeat_n(i, usize::from(i) * 37 + 1))
             .collect();
         assert_eq!(got, want);
     }

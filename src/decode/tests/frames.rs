@@ -198,7 +198,7 @@ fn tlv(ty: u16, value: &[u8]) -> Vec<u8> {
     let mut t = ((value.len() + 4) as u16).to_le_bytes().to_vec();
     t.extend_from_slice(&ty.to_le_bytes());
     t.extend_from_slice(value);
-    while t.len() % 4 != 0 {
+    while !t.len().is_multiple_of(4) {
         t.push(0);
     }
     t
