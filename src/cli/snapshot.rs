@@ -93,7 +93,8 @@ impl Log {
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, as a node's name in a bundle (`node` when unreadable).
+pub(super) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()

@@ -142,16 +142,8 @@ fn default_point(r: &Resolved) -> PointKind {
                 .file_name()
                 .map_or("netns".into(), |n| n.to_string_lossy().into_owned()),
         },
-        (None, None) => PointKind::Node(hostname()),
+        (None, None) => PointKind::Node(crate::cli::snapshot::hostname()),
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty() && !h.contains('/'))
-        .unwrap_or_else(|| "node".into())
 }
 
 /// `--auto-cluster`: `hopscope snapshot` of the target's side into a fresh directory whose
