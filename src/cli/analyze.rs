@@ -33,7 +33,12 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_FAILURE);
     }
     let mut capture = Capture::new(readers);
-    let config = Config::default();
+    let mut config = Config::default();
+    if !args.json {
+        // The text report shows no body previews, so none are kept: gzip bodies are then
+        // counted, not inflated (the inflater's set-up alone was ~2 % of the analysis).
+        config.http.preview = 0;
+    }
     let mut progress = Progress::new(!args.no_progress);
     let mut on_progress = |read, total| progress.update(read, total);
     // `Stdout`, not a `StdoutLock`: the report may be written from the pipeline's writer thread.

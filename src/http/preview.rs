@@ -107,6 +107,8 @@ impl Preview {
     /// uncompressed preview is allocated once at its final size (without one, at the cap).
     pub(super) fn new(coding: Coding, cap: usize, hint: Option<u64>) -> Preview {
         let (decoder, note) = match coding {
+            // No preview wanted (the text report shows none): nothing to decode.
+            _ if cap == 0 => (Decoder::Stopped, None),
             Coding::Identity => (Decoder::Identity, None),
             Coding::Gzip | Coding::Deflate => (
                 Decoder::Header {
