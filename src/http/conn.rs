@@ -282,7 +282,7 @@ impl HttpConn {
             if blank > 0 {
                 return blank;
             }
-            return match head::parse(rest, dir) {
+            return match head::parse(rest, dir, self.limits.defer_fields) {
                 // The cap holds whatever the segmentation, so results do not depend on it.
                 Parsed::Complete(h) if h.len > max => {
                     self.lost_head(dir, rest, ts, "head-too-large", out);
@@ -315,7 +315,7 @@ impl HttpConn {
         let take = rest.len().min(max.saturating_sub(old));
         side.buf.extend_from_slice(rest.get(..take).unwrap_or(&[]));
         let ts0 = side.head_ts;
-        match head::parse(&side.buf, dir) {
+        match head::parse(&side.buf, dir, self.limits.defer_fields) {
             Parsed::Complete(h) => {
                 side.buf.clear();
                 let n = h.len.saturating_sub(old);

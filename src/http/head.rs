@@ -8,6 +8,7 @@
 //! lossy UTF-8, in order, duplicates included. The framing facts come from one pass over the
 //! fields. Nothing is printed here (the report escapes).
 
+use super::skim::{self, Line};
 use crate::model::{known_or_owned, Dir, Fields, HttpVersion, KNOWN_METHODS, KNOWN_REASONS};
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -80,8 +81,14 @@ pub(super) enum Parsed {
     TooManyHeaders,
 }
 
-/// Parses the head at the start of `buf` for direction `dir`.
-pub(super) fn parse(buf: &[u8], dir: Dir) -> Parsed {
+/// Parses the head at the start of `buf` for direction `dir`. With `defer`, a plain head's
+/// fields are left unsplit for whoever reads them (see `skim`); framing is the same.
+pub(super) fn parse(buf: &[u8], dir: Dir, defer: bool) -> Parsed {
+    if defer {
+        if let Some(parsed) = skimmed(buf, dir) {
+            return parsed;
+        }
+    }
     // Uninitialised slots: httparse writes the ones it fills, so the array is not zeroed
     // (2 KiB of memset per head) on every parse.
     let mut first = [MaybeUninit::uninit(); HEADERS_FIRST];
@@ -148,7 +155,7 @@ fn parse_with<'b>(
     let Some(start) = start else {
         return Ok(Parsed::Invalid);
     };
-    let Some(facts) = Facts::of(fields) else {
+    let Some(facts) = Facts::of(fields.iter().map(|h| (h.name.as_bytes(), h.value))) else {
         return Ok(Parsed::Invalid);
     };
     // The head's bytes are kept once; names and values become spans into them.
@@ -156,16 +163,71 @@ fn parse_with<'b>(
     let headers = Fields::from_head(head, fields.iter().map(|h| (h.name.as_bytes(), h.value)));
     Ok(Parsed::Complete(Head {
         start,
-        version: match version {
-            Some(0) => HttpVersion::Http10,
-            _ => HttpVersion::Http11,
-        },
+        version: minor(version),
         headers,
         len,
         length: facts.length,
         coding: facts.coding,
         upgrade: facts.upgrade,
     }))
+}
+
+fn minor(version: Option<u8>) -> HttpVersion {
+    match version {
+        Some(0) => HttpVersion::Http10,
+        _ => HttpVersion::Http11,
+    }
+}
+
+/// A plain head (see `skim`) with its fields deferred; `None` for any other head.
+fn skimmed(buf: &[u8], dir: Dir) -> Option<Parsed> {
+    let s = skim::skim(buf, dir)?;
+    let head = buf.get(..s.len)?;
+    let split = match dir {
+        Dir::ToServer => split_request,
+        Dir::ToClient => split_response,
+    };
+    let headers = Fields::deferred(head, split)?;
+    let Some(facts) = Facts::of(s.framing()) else {
+        return Some(Parsed::Invalid);
+    };
+    let start = match s.line {
+        Line::Request { method, target } => Start::Request {
+            method: known_or_owned(method, KNOWN_METHODS),
+            target: target.to_string(),
+        },
+        Line::Response { status, reason } => Start::Response {
+            status,
+            reason: known_or_owned(reason, KNOWN_REASONS),
+        },
+    };
+    Some(Parsed::Complete(Head {
+        start,
+        version: minor(Some(s.minor)),
+        headers,
+        len: s.len,
+        length: facts.length,
+        coding: facts.coding,
+        upgrade: facts.upgrade,
+    }))
+}
+
+/// The fields of a deferred request head (`Fields::deferred`): the head parsed in full.
+fn split_request(head: &[u8]) -> Fields {
+    split(head, Dir::ToServer)
+}
+
+fn split_response(head: &[u8]) -> Fields {
+    split(head, Dir::ToClient)
+}
+
+fn split(head: &[u8], dir: Dir) -> Fields {
+    match parse(head, dir, false) {
+        Parsed::Complete(h) => h.headers,
+        // A skimmed head always parses (src/http/tests/skim.rs); were it not to, no fields rather than
+        // wrong ones.
+        _ => Fields::default(),
+    }
 }
 
 /// What framing and the state machine need from the fields, found in one pass over them
@@ -179,19 +241,18 @@ struct Facts {
 impl Facts {
     /// Framing facts from the fields; `None` when Content-Length is unusable (section 6.3
     /// item 5: an invalid length is an unrecoverable framing error).
-    fn of(fields: &[httparse::Header<'_>]) -> Option<Facts> {
+    fn of<'b>(fields: impl Iterator<Item = (&'b [u8], &'b [u8])>) -> Option<Facts> {
         let mut content_length: Option<u64> = None;
         let mut te: Option<bool> = None; // Some(final coding is chunked)
         let mut coding = Coding::Identity;
         let mut upgrade = false;
-        for h in fields {
+        for (name, value) in fields {
             // The length first: most fields (Host, User-Agent, X-B3-*, ...) match none of the
             // four names, and one compare of lengths rules each of them out.
-            let name = h.name.as_bytes();
             let is =
                 |wanted: &[u8]| name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted);
             if is(b"content-length") {
-                for part in h.value.split(|&b| b == b',') {
+                for part in value.split(|&b| b == b',') {
                     let n = parse_decimal(trim(part))?;
                     if content_length.is_some_and(|old| old != n) {
                         return None;
@@ -200,8 +261,7 @@ impl Facts {
                 }
             } else if is(b"transfer-encoding") {
                 // Several fields form one list (RFC 9110 section 5.3); the last coding counts.
-                let last = h
-                    .value
+                let last = value
                     .rsplit(|&b| b == b',')
                     .map(trim)
                     .find(|c| !c.is_empty());
@@ -209,7 +269,7 @@ impl Facts {
                     te = Some(last.eq_ignore_ascii_case(b"chunked"));
                 }
             } else if is(b"content-encoding") {
-                coding = match (coding, coding_of(h.value)) {
+                coding = match (coding, coding_of(value)) {
                     (Coding::Identity, c) => c,
                     (c, Coding::Identity) => c,
                     _ => Coding::Other,
@@ -354,7 +414,7 @@ mod tests {
     use super::*;
 
     fn complete(buf: &[u8], dir: Dir) -> Head {
-        match parse(buf, dir) {
+        match parse(buf, dir, false) {
             Parsed::Complete(h) => h,
             other => panic!("not complete: {other:?}"),
         }
@@ -400,29 +460,31 @@ mod tests {
     #[test]
     fn partial_and_invalid() {
         assert!(matches!(
-            parse(b"GET / HTTP/1.1\r\nHo", Dir::ToServer),
+            parse(b"GET / HTTP/1.1\r\nHo", Dir::ToServer, false),
             Parsed::Partial
         ));
         assert!(matches!(
             parse(
                 b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                Dir::ToServer
+                Dir::ToServer,
+                false
             ),
             Parsed::Invalid
         ));
         assert!(matches!(
             parse(
                 b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-                Dir::ToServer
+                Dir::ToServer,
+                false
             ),
             Parsed::Invalid
         ));
         assert!(matches!(
-            parse(b"\x00\x01garbage\r\n\r\n", Dir::ToServer),
+            parse(b"\x00\x01garbage\r\n\r\n", Dir::ToServer, false),
             Parsed::Invalid
         ));
         assert!(matches!(
-            parse(b"HTTP/2 200\r\n\r\n", Dir::ToClient),
+            parse(b"HTTP/2 200\r\n\r\n", Dir::ToClient, false),
             Parsed::Invalid
         ));
     }
@@ -440,7 +502,7 @@ mod tests {
             buf.extend_from_slice(format!("Y-{i}: v\r\n").as_bytes());
         }
         buf.extend_from_slice(b"\r\n");
-        let r = parse(&buf, Dir::ToClient);
+        let r = parse(&buf, Dir::ToClient, false);
         assert!(matches!(r, Parsed::TooManyHeaders), "{r:?}");
     }
 
@@ -473,7 +535,7 @@ mod tests {
         }
         // httparse rejects the simple request, so the caller gets to try 0.9 on it.
         assert!(matches!(
-            parse(b"GET /bad.html\r\n", Dir::ToServer),
+            parse(b"GET /bad.html\r\n", Dir::ToServer, false),
             Parsed::Invalid
         ));
     }

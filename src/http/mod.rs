@@ -48,6 +48,7 @@ mod conn;
 mod head;
 mod preview;
 mod queue;
+mod skim;
 mod sniff;
 
 #[cfg(test)]
@@ -67,6 +68,9 @@ pub struct HttpLimits {
     pub max_pending: usize,
     /// Bytes of each data call searched for a message start after sync is lost.
     pub resync_scan: usize,
+    /// Leave plain heads' fields unsplit until they are read ([`crate::model::Fields::deferred`]):
+    /// for a report that reads few of them on another thread.
+    pub defer_fields: bool,
 }
 
 impl Default for HttpLimits {
@@ -76,6 +80,7 @@ impl Default for HttpLimits {
             preview: 1024,
             max_pending: 64,
             resync_scan: 64 * 1024,
+            defer_fields: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{ConnId, Timestamp};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// Request methods stored without an allocation (RFC 9110 section 9 and PATCH, RFC 5789).
 pub const KNOWN_METHODS: &[&str] = &[
@@ -48,10 +49,22 @@ pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
 /// largest cost of the HTTP layer). The string is normally the head itself as received
 /// ([`Fields::from_head`]: one copy and one UTF-8 check, the spans point into it); a head that
 /// is not valid UTF-8 keeps its names and values decoded lossily, back to back.
+///
+/// A head can also be kept unsplit ([`Fields::deferred`]): the text is the head, and the fields
+/// are found the first time they are read, on whichever thread reads them.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
     text: Box<str>,
     spans: Box<[Span]>,
+    /// Set by [`Fields::deferred`]: how to split `text`, and the result once it was.
+    split: Option<Split>,
+}
+
+/// The splitting of a deferred head.
+#[derive(Clone, Debug)]
+struct Split {
+    how: fn(&[u8]) -> Fields,
+    done: OnceCell<Box<Fields>>,
 }
 
 /// Where one field's name and value sit in [`Fields::text`], as byte offsets.
@@ -85,8 +98,42 @@ impl Fields {
             Ok(text) => Fields {
                 text: text.into(),
                 spans: spans.into_boxed_slice(),
+                split: None,
             },
             Err(_) => Fields::from_bytes(fields),
+        }
+    }
+
+    /// The fields of `head`, split by `how` the first time they are read (`how` gets the
+    /// head's bytes). For a parser whose caller needs none of them at once: the analysis
+    /// copies the head and moves on, and the report's thread splits it. `None` when `head` is
+    /// not UTF-8 (the caller then splits it at once).
+    pub fn deferred(head: &[u8], how: fn(&[u8]) -> Fields) -> Option<Fields> {
+        Some(Fields {
+            text: std::str::from_utf8(head).ok()?.into(),
+            spans: Box::default(),
+            split: Some(Split {
+                how,
+                done: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// Whether these are a deferred head's (split or not yet).
+    pub fn is_deferred(&self) -> bool {
+        self.split.is_some()
+    }
+
+    /// The split fields: these, or a deferred head's once split.
+    fn table(&self) -> &Fields {
+        match &self.split {
+            None => self,
+            Some(s) => s.done.get_or_init(|| {
+                let mut f = (s.how)(self.text.as_bytes());
+                // A splitter that defers again would recurse forever; it gets no second go.
+                f.split = None;
+                Box::new(f)
+            }),
         }
     }
 
@@ -111,13 +158,15 @@ impl Fields {
         Fields {
             text: text.into(),
             spans: spans.into_boxed_slice(),
+            split: None,
         }
     }
 
     /// `(name, value)` pairs in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
-        let at = |(from, to): (u32, u32)| self.text.get(from as usize..to as usize).unwrap_or("");
-        self.spans.iter().map(move |s| (at(s.name), at(s.value)))
+        let t = self.table();
+        let at = |(from, to): (u32, u32)| t.text.get(from as usize..to as usize).unwrap_or("");
+        t.spans.iter().map(move |s| (at(s.name), at(s.value)))
     }
 
     /// First value with this name (ASCII case-insensitive).
@@ -128,11 +177,11 @@ impl Fields {
     }
 
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.table().spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
     }
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod edge;
 mod http09;
+mod skim;
 
 use super::*;
 use crate::model::{Dir, Exchange, HttpVersion, Timestamp};
@@ -222,18 +223,21 @@ proptest! {
         };
         let mut evs = split(&client, Dir::ToServer);
         evs.extend(split(&server, Dir::ToClient));
-        prop_assert_eq!(strip_time(run(&evs)), whole);
+        prop_assert_eq!(strip_time(run(&evs)), whole.clone());
+        // Deferred fields split to the same exchanges.
+        let deferred = HttpLimits { defer_fields: true, ..HttpLimits::default() };
+        prop_assert_eq!(strip_time(run_with(deferred, &evs).0), whole);
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(events in proptest::collection::vec((0u8..6, proptest::collection::vec(any::<u8>(), 0..200)), 0..20)) {
+    fn arbitrary_bytes_never_panic(events in proptest::collection::vec((0u8..6, proptest::collection::vec(any::<u8>(), 0..200)), 0..20), defer_fields in any::<bool>()) {
         let evs: Vec<Ev> = events.into_iter().map(|(k, b)| match k {
             0 | 1 => Ev::C([&b"GET / HTTP/1.1\r\n"[..], &b].concat()),
             2 | 3 => Ev::S([&b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"[..], &b].concat()),
             4 => Ev::Gap(if b.len() % 2 == 0 { Dir::ToServer } else { Dir::ToClient }, b.len() as u64),
             _ => Ev::C(b),
         }).collect();
-        let (out, _) = run_with(HttpLimits { max_head: 256, preview: 16, max_pending: 4, resync_scan: 64 }, &evs);
+        let (out, _) = run_with(HttpLimits { max_head: 256, preview: 16, max_pending: 4, resync_scan: 64, defer_fields }, &evs);
         for e in &out {
             for m in e.request.iter().map(|q| &q.msg).chain(e.response.iter().map(|r| &r.msg)) {
                 prop_assert!(m.body_preview.len() <= 16);
