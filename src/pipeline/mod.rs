@@ -221,7 +221,7 @@ fn drive(
     flows.finish(out);
     deliver(out, &mut summary)?;
 
-    summary.finish(capture, decoder.stats(), flows.stats());
+    summary.finish(capture, decoder.stats(), &flows.stats());
     Ok(summary)
 }
 
