@@ -65,6 +65,32 @@ struct Slot {
     global: Vec<u32>,
 }
 
+impl Slot {
+    /// Gives global indices to interfaces the reader met since the last call.
+    fn sync(&mut self, interfaces: &mut Vec<InterfaceInfo>) {
+        while let Some(info) = self.reader.interfaces.get(self.global.len()) {
+            self.global.push(interfaces.len() as u32);
+            interfaces.push(info.clone());
+        }
+    }
+
+    /// The reader's pending record as a frame.
+    #[inline]
+    fn take(&mut self) -> Option<Frame<'_>> {
+        let p = self.reader.pending.take()?;
+        let local = p.interface as usize;
+        let link_type = self.reader.interfaces.get(local).map_or(0, |f| f.link_type);
+        let interface = self.global.get(local).copied().unwrap_or(u32::MAX);
+        Some(Frame {
+            ts: p.ts,
+            link_type,
+            interface,
+            data: self.reader.data(&p),
+            orig_len: p.orig_len,
+        })
+    }
+}
+
 impl Capture {
     pub fn new(readers: Vec<FileReader>) -> Capture {
         let mut c = Capture {
@@ -86,12 +112,8 @@ impl Capture {
 
     /// Gives global indices to interfaces a reader met since the last call.
     fn sync_interfaces(&mut self, i: usize) {
-        let Some(slot) = self.readers.get_mut(i) else {
-            return;
-        };
-        while let Some(info) = slot.reader.interfaces.get(slot.global.len()) {
-            slot.global.push(self.interfaces.len() as u32);
-            self.interfaces.push(info.clone());
+        if let Some(slot) = self.readers.get_mut(i) {
+            slot.sync(&mut self.interfaces);
         }
     }
 
@@ -99,6 +121,9 @@ impl Capture {
     /// and within one input file order is kept even when timestamps go backwards. Damage ends
     /// that input (see [`Capture::take_errors`]); the others go on.
     pub fn next_frame(&mut self) -> Option<Frame<'_>> {
+        if self.readers.len() == 1 {
+            return self.next_only();
+        }
         let mut best: Option<(usize, crate::model::Timestamp)> = None;
         for i in 0..self.readers.len() {
             let slot = self.readers.get_mut(i)?;
@@ -118,18 +143,22 @@ impl Capture {
             }
         }
         let (i, _) = best?;
-        let slot = self.readers.get_mut(i)?;
-        let p = slot.reader.pending.take()?;
-        let local = p.interface as usize;
-        let link_type = slot.reader.interfaces.get(local).map_or(0, |f| f.link_type);
-        let interface = slot.global.get(local).copied().unwrap_or(u32::MAX);
-        Some(Frame {
-            ts: p.ts,
-            link_type,
-            interface,
-            data: slot.reader.data(&p),
-            orig_len: p.orig_len,
-        })
+        self.readers.get_mut(i)?.take()
+    }
+
+    /// [`Capture::next_frame`] of the usual single input: the same steps without the merge.
+    #[inline]
+    fn next_only(&mut self) -> Option<Frame<'_>> {
+        let slot = self.readers.first_mut()?;
+        if slot.reader.pending.is_none() {
+            if let Err(e) = slot.reader.advance() {
+                self.errors.push(e);
+            }
+            if slot.reader.interfaces.len() != slot.global.len() {
+                slot.sync(&mut self.interfaces);
+            }
+        }
+        slot.take()
     }
 
     /// Bytes consumed over all inputs, and the total when every input's size is known.

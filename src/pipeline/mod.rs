@@ -6,6 +6,7 @@
 //! The same driver serves the text and JSON reports (and later the TUI and live capture).
 
 mod app;
+mod batch;
 mod dispatch;
 mod forward;
 pub mod legs;
@@ -21,6 +22,7 @@ use crate::decode::{DecodeConfig, Decoder};
 use crate::http::HttpLimits;
 use crate::model::{Connection, Exchange};
 use crate::reassembly::{ConnMeta, Reassembler, ReassemblyConfig};
+use batch::{Batch, Collector};
 
 /// Receives results as they complete. Returning an error stops the run (e.g. a closed pipe).
 pub trait Sink {
@@ -47,30 +49,25 @@ pub fn run(
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> std::io::Result<Summary> {
-    drive(capture, config, progress, &mut |out, summary| {
+    let mut out = output(config);
+    drive(capture, config, &mut out, progress, &mut |out, summary| {
         drain(out, summary, sink)
     })
 }
 
-/// Results handed to the writer thread at a time: large enough that channel traffic is noise,
-/// small enough that the results in flight stay a few MiB.
-const BATCH: usize = 128;
 /// Batches in flight between the two threads; the analysis blocks when the writer lags.
 const BATCHES_IN_FLIGHT: usize = 2;
-
-/// One finished result on its way to the writer thread.
-enum Item {
-    Exchange(Exchange, ConnMeta),
-    Connection(Connection),
-}
 
 /// [`run`] on two threads: this one reads, decodes, reassembles and parses; a second one hands
 /// the results to `sink` (formatting the report), in the same order, so the output is
 /// identical. Worth it when formatting is a large share of the cost (the JSON report: about
 /// half). If the sink fails (e.g. a closed pipe) the run stops with its error.
 ///
+/// Results are not moved into the batch: they collect in the [`Output`] the parsers push to,
+/// whose vectors are swapped out whole as the batch (`batch.rs`).
+///
 /// The writer sends each spent batch back, results and all: they are dropped, and the batch's
-/// vector reused, on this thread. Freeing on the thread that allocated keeps the allocator
+/// vectors reused, on this thread. Freeing on the thread that allocated keeps the allocator
 /// on one arena without a lock handoff per free (glibc's arena lock was ~8 % of the run when
 /// the writer freed what this thread allocated).
 pub fn run_threaded<S: Sink + Send>(
@@ -79,37 +76,34 @@ pub fn run_threaded<S: Sink + Send>(
     sink: &mut S,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> std::io::Result<Summary> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(BATCHES_IN_FLIGHT);
-    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Item>>();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> std::io::Result<()> {
             for batch in rx {
-                write_batch(&batch, sink)?;
+                batch.write(sink)?;
                 // The analysis may have stopped already; then the batch is dropped here.
                 let _ = spent_tx.send(batch);
             }
             Ok(())
         });
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut out = output(config);
+        let mut collector = Collector::default();
         // A failed send means the writer stopped on an error; joining it below reports that.
-        let send = |batch: &mut Vec<Item>| -> std::io::Result<()> {
-            let full = std::mem::replace(batch, recycle(&spent_rx));
-            tx.send(full)
+        let send = |out: &mut Output, collector: &mut Collector| -> std::io::Result<()> {
+            let mut batch = recycle(&spent_rx);
+            collector.take(out, &mut batch);
+            tx.send(batch)
                 .map_err(|_| std::io::Error::other("report writer stopped"))
         };
-        let mut analysis = drive(capture, config, progress, &mut |out, summary| {
-            summary.exchanges += out.exchanges.len() as u64;
-            summary.connections += out.connections.len() as u64;
-            let exchanges = out.exchanges.drain(..).zip(out.exchange_conns.drain(..));
-            batch.extend(exchanges.map(|(e, c)| Item::Exchange(e, c)));
-            batch.extend(out.connections.drain(..).map(Item::Connection));
-            if batch.len() >= BATCH {
-                send(&mut batch)?;
+        let mut analysis = drive(capture, config, &mut out, progress, &mut |out, summary| {
+            if collector.note(out, summary) {
+                send(out, &mut collector)?;
             }
             Ok(())
         });
-        if analysis.is_ok() && !batch.is_empty() {
-            analysis = send(&mut batch).and(analysis);
+        if analysis.is_ok() && !collector.is_empty() {
+            analysis = send(&mut out, &mut collector).and(analysis);
         }
         drop(tx);
         let written = writer
@@ -179,26 +173,23 @@ pub fn run_sharded(
     })
 }
 
-/// Hands every result of `batch` to `sink`, in order.
-fn write_batch<S: Sink>(batch: &[Item], sink: &mut S) -> std::io::Result<()> {
-    for item in batch {
-        match item {
-            Item::Exchange(exchange, conn) => sink.exchange(exchange, conn)?,
-            Item::Connection(connection) => sink.connection(connection)?,
-        }
-    }
-    Ok(())
-}
-
 /// An empty batch: a spent one back from the writer (its results dropped here) if there is
 /// one, else a new one. At most `BATCHES_IN_FLIGHT + 3` batches ever exist.
-fn recycle(spent: &std::sync::mpsc::Receiver<Vec<Item>>) -> Vec<Item> {
+fn recycle(spent: &std::sync::mpsc::Receiver<Batch>) -> Batch {
     match spent.try_recv() {
         Ok(mut batch) => {
             batch.clear();
             batch
         }
-        Err(_) => Vec::with_capacity(BATCH),
+        Err(_) => Batch::new(),
+    }
+}
+
+/// The output the handlers write to, with the HTTP limits of `config`.
+fn output(config: &Config) -> Output {
+    Output {
+        limits: config.http.clone(),
+        ..Output::default()
     }
 }
 
@@ -206,15 +197,12 @@ fn recycle(spent: &std::sync::mpsc::Receiver<Vec<Item>>) -> Vec<Item> {
 fn drive(
     capture: &mut Capture,
     config: &Config,
+    out: &mut Output,
     progress: &mut dyn FnMut(u64, Option<u64>),
     deliver: &mut dyn FnMut(&mut Output, &mut Summary) -> std::io::Result<()>,
 ) -> std::io::Result<Summary> {
     let mut decoder = Decoder::new(config.decode.clone());
     let mut flows: Reassembler<AppConn> = Reassembler::new(config.reassembly.clone());
-    let mut out = Output {
-        limits: config.http.clone(),
-        ..Output::default()
-    };
     let mut summary = Summary::default();
     let mut frame_no: u64 = 0;
 
@@ -222,22 +210,25 @@ fn drive(
         frame_no += 1;
         summary.add_frame(&frame);
         if let Some(segment) = decoder.decode(&frame, frame_no) {
-            flows.process_unnat(&segment, &mut out);
-            deliver(&mut out, &mut summary)?;
+            flows.process_unnat(&segment, out);
+            deliver(out, &mut summary)?;
         }
         if frame_no.is_multiple_of(PROGRESS_EVERY) {
             let (read, total) = capture.progress();
             progress(read, total);
         }
     }
-    flows.finish(&mut out);
-    deliver(&mut out, &mut summary)?;
+    flows.finish(out);
+    deliver(out, &mut summary)?;
 
-    summary.finish(capture, decoder.stats(), flows.stats());
+    summary.finish(capture, decoder.stats(), &flows.stats());
     Ok(summary)
 }
 
 fn drain(out: &mut Output, summary: &mut Summary, sink: &mut dyn Sink) -> std::io::Result<()> {
+    if out.exchanges.is_empty() && out.connections.is_empty() {
+        return Ok(());
+    }
     for (exchange, conn) in out.exchanges.drain(..).zip(out.exchange_conns.drain(..)) {
         summary.exchanges += 1;
         sink.exchange(&exchange, &conn)?;

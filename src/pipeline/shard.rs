@@ -294,7 +294,7 @@ impl Worker {
         exchanges(&mut self.out, at(Class::Result), items);
         let closes = self.out.connections.drain(..);
         items.extend(closes.map(|c| Keyed::new(at(Class::Close), Item::Connection(c))));
-        self.batch.end = Some(Box::new(summary(self.flows.stats())));
+        self.batch.end = Some(Box::new(summary(&self.flows.stats())));
         self.send(watermark, progress);
     }
 }

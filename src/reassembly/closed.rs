@@ -44,6 +44,10 @@ pub(crate) struct ClosedSet {
     /// changed it still is, so [`ClosedSet::expire`], called for every packet, needs no hash
     /// lookup until the front's time is up.
     front_live: Option<(u64, u64)>,
+    /// What [`ClosedSet::quiet_until`] last found, while `map` and `order` did not change
+    /// since (`None`: to be recomputed). It is asked after every packet; they change only
+    /// when a connection closes, a closed tuple is forgotten or a segment reopens one.
+    quiet: Option<Option<Timestamp>>,
 }
 
 impl ClosedSet {
@@ -56,6 +60,7 @@ impl ClosedSet {
             window_ns,
             generation: 0,
             front_live: None,
+            quiet: None,
         }
     }
 
@@ -66,6 +71,7 @@ impl ClosedSet {
         while self.order.len() >= self.max {
             self.pop_oldest();
         }
+        self.quiet = None;
         self.serial += 1;
         if self.map.insert(key, (closed, self.serial)).is_some() {
             self.generation += 1;
@@ -89,6 +95,7 @@ impl ClosedSet {
                 self.remove(&key);
             }
             self.order.pop_front();
+            self.quiet = None;
         }
     }
 
@@ -96,6 +103,15 @@ impl ClosedSet {
     /// time plus the window (`None` when empty). Drops stale entries at the front first, as
     /// `expire` would; when they go makes no difference (`insert` drops them first anyway).
     pub fn quiet_until(&mut self) -> Option<Timestamp> {
+        if let Some(known) = self.quiet {
+            return known;
+        }
+        let until = self.find_quiet_until();
+        self.quiet = Some(until);
+        until
+    }
+
+    fn find_quiet_until(&mut self) -> Option<Timestamp> {
         while let Some(&(key, serial, at)) = self.order.front() {
             let live = self.front_live == Some((serial, self.generation))
                 || self.map.get(&key).is_some_and(|(_, s)| *s == serial);
@@ -131,11 +147,13 @@ impl ClosedSet {
         self.map.clear();
         self.order.clear();
         self.generation += 1;
+        self.quiet = None;
     }
 
     fn remove(&mut self, key: &FlowKey) {
         self.map.remove(key);
         self.generation += 1;
+        self.quiet = None;
     }
 
     fn pop_oldest(&mut self) {

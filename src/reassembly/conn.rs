@@ -166,7 +166,6 @@ impl<H: StreamHandler> Conn<H> {
     /// Takes one segment in capture order.
     pub fn segment(&mut self, seg: &Segment<'_>, ctx: &mut H::Ctx, pool: &mut Pool) -> Step {
         let mut step = Step::default();
-        let dir = self.dir_of(seg);
         let Some(reset) = self.reset else {
             if let Some(p) = &mut self.park {
                 p.seen += 1;
@@ -181,7 +180,7 @@ impl<H: StreamHandler> Conn<H> {
             self.live(seg, false, ctx, pool, &mut step);
             return step;
         };
-        if dir == reset.sender && !seg.flags.rst() && !seg.flags.syn() {
+        if self.dir_of(seg) == reset.sender && !seg.flags.rst() && !seg.flags.syn() {
             // The RST's sender goes on: the RST did not end the connection (the receiver
             // ignored it, or it was not the sender's). Replay what its peer sent meanwhile.
             self.reset = None;

@@ -223,6 +223,8 @@ pub struct Reassembler<H: StreamHandler> {
     quiet_until: Timestamp,
     /// The NAT views of redirected connections (see `unnat.rs`).
     unnat: Unnat,
+    /// `config.idle_timeout` in nanoseconds.
+    idle_ns: i64,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -245,6 +247,7 @@ impl<H: StreamHandler> Reassembler<H> {
                 ..Pool::default()
             },
             table: Table::new(),
+            idle_ns: nanos(config.idle_timeout),
             config,
             next_id: 1,
             stats: ReassemblyStats::default(),
@@ -320,7 +323,6 @@ impl<H: StreamHandler> Reassembler<H> {
         self.ooo_mark = self.pool.used;
         self.stats.ooo_peak_bytes = self.stats.ooo_peak_bytes.max(self.pool.used as u64);
         self.apply(slot, step, seg.ts, ctx);
-        self.sync_pool_stats();
         self.requiet();
     }
 
@@ -351,7 +353,6 @@ impl<H: StreamHandler> Reassembler<H> {
         }
         self.closed.clear();
         self.deadlines.clear();
-        self.sync_pool_stats();
         self.requiet();
     }
 
@@ -364,7 +365,6 @@ impl<H: StreamHandler> Reassembler<H> {
     pub fn advance(&mut self, now: Timestamp, ctx: &mut H::Ctx) {
         if now > self.quiet_until {
             self.expire(now, ctx);
-            self.sync_pool_stats();
             self.requiet();
         }
     }
@@ -382,7 +382,7 @@ impl<H: StreamHandler> Reassembler<H> {
             .and_then(|s| self.table.get(s))
             .map(Conn::last)
         {
-            until = until.min(last.0.saturating_add(nanos(self.config.idle_timeout)));
+            until = until.min(last.0.saturating_add(self.idle_ns));
         }
         if let Some(due) = self.closed.quiet_until() {
             until = until.min(due.0);
@@ -397,8 +397,20 @@ impl<H: StreamHandler> Reassembler<H> {
         (self.pool.used, self.ooo_mark)
     }
 
-    pub fn stats(&self) -> &ReassemblyStats {
-        &self.stats
+    /// What the reassembler did so far. The counters kept in the buffer pool are copied in
+    /// here, when asked, rather than after every segment.
+    pub fn stats(&self) -> ReassemblyStats {
+        let p = &self.pool;
+        ReassemblyStats {
+            out_of_window: p.out_of_window,
+            ooo_overflows: p.overflows,
+            ooo_overflow_gap_bytes: p.overflow_gap_bytes,
+            rst_out_of_window: p.rst_out_of_window,
+            rst_overruled: p.rst_overruled,
+            reorder_parks: p.parks,
+            reorder_parks_resolved: p.parks_resolved,
+            ..self.stats.clone()
+        }
     }
 
     /// Due deadlines fire (RSTs become final, parked segments are released); idle
@@ -419,7 +431,7 @@ impl<H: StreamHandler> Reassembler<H> {
             let step = conn.wake(now, ctx, &mut self.pool);
             self.apply(slot, step, when, ctx);
         }
-        let idle = nanos(self.config.idle_timeout);
+        let idle = self.idle_ns;
         while let Some(slot) = self.table.oldest() {
             let Some(last) = self.table.get(slot).map(Conn::last) else {
                 break;
@@ -493,15 +505,5 @@ impl<H: StreamHandler> Reassembler<H> {
             self.closed.insert(key, closed);
         }
         self.stats.after_close += conn.close(reason, ts, ctx, &mut self.pool);
-    }
-
-    fn sync_pool_stats(&mut self) {
-        self.stats.out_of_window = self.pool.out_of_window;
-        self.stats.ooo_overflows = self.pool.overflows;
-        self.stats.ooo_overflow_gap_bytes = self.pool.overflow_gap_bytes;
-        self.stats.rst_out_of_window = self.pool.rst_out_of_window;
-        self.stats.rst_overruled = self.pool.rst_overruled;
-        self.stats.reorder_parks = self.pool.parks;
-        self.stats.reorder_parks_resolved = self.pool.parks_resolved;
     }
 }

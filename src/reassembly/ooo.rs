@@ -65,6 +65,9 @@ pub(crate) struct OooBuffer {
 }
 
 impl OooBuffer {
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
     pub fn front(&self) -> Option<&Held> {
         self.held.front()
     }

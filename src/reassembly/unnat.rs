@@ -24,6 +24,7 @@
 //! bytes are still reassembled (as two one-way halves). Memory does not grow with the
 //! capture: a capture without redirects holds only the SYNs in flight.
 
+use super::table::FxBuild;
 use crate::model::Segment;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -37,16 +38,16 @@ const PENDING: usize = 1 << 12;
 /// with one ISN, and the extras are not worth keeping).
 const VIEWS: usize = 4;
 
-/// The NAT views of one connection seen so far.
+/// The NAT views of one connection seen so far. (FxHash, as the flow table: `table.rs`.)
 #[derive(Default)]
 pub struct Unnat {
     /// (client, ISN) → destinations its SYN was captured going to.
-    syns: HashMap<(SocketAddr, u32), Vec<SocketAddr>>,
+    syns: HashMap<(SocketAddr, u32), Vec<SocketAddr>, FxBuild>,
     syn_order: VecDeque<(SocketAddr, u32)>,
     /// (reply source, client) → the destination the client's packets show.
-    aliases: HashMap<(SocketAddr, SocketAddr), SocketAddr>,
+    aliases: HashMap<(SocketAddr, SocketAddr), SocketAddr, FxBuild>,
     /// (client, destination the client's packets show) → the reply source (original dst).
-    originals: HashMap<(SocketAddr, SocketAddr), SocketAddr>,
+    originals: HashMap<(SocketAddr, SocketAddr), SocketAddr, FxBuild>,
     alias_order: VecDeque<(SocketAddr, SocketAddr)>,
 }
 
