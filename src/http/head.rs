@@ -187,7 +187,7 @@ fn skimmed(buf: &[u8], dir: Dir) -> Option<Parsed> {
         Dir::ToServer => split_request,
         Dir::ToClient => split_response,
     };
-    let headers = Fields::deferred(head, split)?;
+    let headers = Fields::deferred(head, split);
     let Some(facts) = Facts::of(s.framing()) else {
         return Some(Parsed::Invalid);
     };

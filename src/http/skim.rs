@@ -106,6 +106,11 @@ const FRAMING: [&[u8]; 4] = [
 #[allow(clippy::option_option)]
 fn framing(line: &[u8]) -> Option<Option<(&[u8], &[u8])>> {
     for name in FRAMING {
+        // The byte after the name first: it rules out most lines (Content-Type, Cookie,
+        // Connection, ...) without a comparison of the name.
+        if !matches!(line.get(name.len()), Some(b':' | b' ')) {
+            continue;
+        }
         let Some(head) = line.get(..name.len()) else {
             continue;
         };

@@ -50,7 +50,7 @@ pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
 /// ([`Fields::from_head`]: one copy and one UTF-8 check, the spans point into it); a head that
 /// is not valid UTF-8 keeps its names and values decoded lossily, back to back.
 ///
-/// A head can also be kept unsplit ([`Fields::deferred`]): the text is the head, and the fields
+/// A head can also be kept unsplit ([`Fields::deferred`]): its bytes are kept, and the fields
 /// are found the first time they are read, on whichever thread reads them.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
@@ -63,6 +63,8 @@ pub struct Fields {
 /// The splitting of a deferred head.
 #[derive(Clone, Debug)]
 struct Split {
+    /// The head as received (validated when split, on the reading thread).
+    head: Box<[u8]>,
     how: fn(&[u8]) -> Fields,
     done: OnceCell<Box<Fields>>,
 }
@@ -106,17 +108,24 @@ impl Fields {
 
     /// The fields of `head`, split by `how` the first time they are read (`how` gets the
     /// head's bytes). For a parser whose caller needs none of them at once: the analysis
-    /// copies the head and moves on, and the report's thread splits it. `None` when `head` is
-    /// not UTF-8 (the caller then splits it at once).
-    pub fn deferred(head: &[u8], how: fn(&[u8]) -> Fields) -> Option<Fields> {
-        Some(Fields {
-            text: std::str::from_utf8(head).ok()?.into(),
-            spans: Box::default(),
+    /// copies the head and moves on, and the report's thread splits it.
+    pub fn deferred(head: &[u8], how: fn(&[u8]) -> Fields) -> Fields {
+        Fields {
             split: Some(Split {
+                head: head.into(),
                 how,
                 done: OnceCell::new(),
             }),
-        })
+            ..Fields::default()
+        }
+    }
+
+    /// Forgets what splitting a deferred head made (it is split again if read again): lets
+    /// the thread that split it free it.
+    pub fn drop_split(&mut self) {
+        if let Some(s) = &mut self.split {
+            s.done.take();
+        }
     }
 
     /// Whether these are a deferred head's (split or not yet).
@@ -129,7 +138,7 @@ impl Fields {
         match &self.split {
             None => self,
             Some(s) => s.done.get_or_init(|| {
-                let mut f = (s.how)(self.text.as_bytes());
+                let mut f = (s.how)(&s.head);
                 // A splitter that defers again would recurse forever; it gets no second go.
                 f.split = None;
                 Box::new(f)

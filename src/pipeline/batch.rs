@@ -67,6 +67,20 @@ impl Batch {
         }
         Ok(())
     }
+
+    /// Drops the header fields the writer split from deferred heads (`Fields::deferred`), so
+    /// the thread that allocated them frees them (see `run_threaded`).
+    pub(super) fn drop_splits(&mut self) {
+        for ex in &mut self.exchanges {
+            let request = ex.request.as_mut().map(|q| &mut q.msg);
+            for msg in request
+                .into_iter()
+                .chain(ex.response.as_mut().map(|r| &mut r.msg))
+            {
+                msg.headers.drop_split();
+            }
+        }
+    }
 }
 
 /// The analysis side: results collect in the [`Output`] itself between two sends.

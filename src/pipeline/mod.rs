@@ -80,8 +80,9 @@ pub fn run_threaded<S: Sink + Send>(
     let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> std::io::Result<()> {
-            for batch in rx {
+            for mut batch in rx {
                 batch.write(sink)?;
+                batch.drop_splits();
                 // The analysis may have stopped already; then the batch is dropped here.
                 let _ = spent_tx.send(batch);
             }
