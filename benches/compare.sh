@@ -87,7 +87,7 @@ for size in $SIZES; do
         "$SYNTH" --size "$size" --seed "$SEED" -o "$f" 2>"$f.summary"
         tail -1 "$f.summary" >&2
     fi
-    BYTES[$size]=$(stat -c %s "$f")
+    BYTES[$size]=$(stat -L -c %s "$f")
     cat "$f" > /dev/null   # warm the page cache
     echo "measuring $size: bare_loop" >&2
     read -r WALL[bare_loop,$size] RSS[bare_loop,$size] < <(measure "$RUNS" "$BARE" "$f")
