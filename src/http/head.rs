@@ -187,10 +187,10 @@ fn skimmed(buf: &[u8], dir: Dir) -> Option<Parsed> {
         Dir::ToServer => split_request,
         Dir::ToClient => split_response,
     };
-    let headers = Fields::deferred(head, split);
     let Some(facts) = Facts::of(s.framing()) else {
         return Some(Parsed::Invalid);
     };
+    let headers = Fields::deferred(head, split);
     let start = match s.line {
         Line::Request { method, target } => Start::Request {
             method: known_or_owned(method, KNOWN_METHODS),
@@ -224,8 +224,8 @@ fn split_response(head: &[u8]) -> Fields {
 fn split(head: &[u8], dir: Dir) -> Fields {
     match parse(head, dir, false) {
         Parsed::Complete(h) => h.headers,
-        // A skimmed head always parses (src/http/tests/skim.rs); were it not to, no fields rather than
-        // wrong ones.
+        // A skimmed head always parses (src/http/tests/skim.rs); were it not to, no
+        // fields rather than wrong ones.
         _ => Fields::default(),
     }
 }

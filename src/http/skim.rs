@@ -79,12 +79,14 @@ pub(super) fn skim(buf: &[u8], dir: Dir) -> Option<Skim<'_>> {
                 return Some(skim);
             }
             Some(b' ') if dir == Dir::ToClient => return None,
-            Some(&b) if matches!(b | 0x20, b'c' | b't' | b'u') => {
-                if let Some(field) = framing(text)? {
+            Some(&b) if matches!(b | 0x20, b'c' | b't' | b'u') => match framing(text) {
+                Framing::Field(field) => {
                     *skim.framing.get_mut(skim.framing_len)? = field;
                     skim.framing_len += 1;
                 }
-            }
+                Framing::Other => {}
+                Framing::Unsure => return None,
+            },
             Some(_) => {}
         }
         pos = cr + 2;
@@ -100,15 +102,23 @@ const FRAMING: [&[u8]; 4] = [
     b"upgrade",
 ];
 
-/// `Some(Some(field))` for a framing field line, `Some(None)` for any other line, `None` when
-/// a framing name is followed by something httparse may read either way (a space before the
-/// colon is accepted in responses).
-#[allow(clippy::option_option)]
-fn framing(line: &[u8]) -> Option<Option<(&[u8], &[u8])>> {
+/// What a field line is to framing.
+enum Framing<'b> {
+    /// A framing field: `(name, value)`, value without surrounding spaces.
+    Field((&'b [u8], &'b [u8])),
+    /// Any other line.
+    Other,
+    /// A framing name followed by a space: httparse may read it either way (a space before
+    /// the colon is accepted in responses).
+    Unsure,
+}
+
+fn framing(line: &[u8]) -> Framing<'_> {
     for name in FRAMING {
         // The byte after the name first: it rules out most lines (Content-Type, Cookie,
         // Connection, ...) without a comparison of the name.
-        if !matches!(line.get(name.len()), Some(b':' | b' ')) {
+        let after = line.get(name.len());
+        if !matches!(after, Some(b':' | b' ')) {
             continue;
         }
         let Some(head) = line.get(..name.len()) else {
@@ -117,14 +127,12 @@ fn framing(line: &[u8]) -> Option<Option<(&[u8], &[u8])>> {
         if !head.eq_ignore_ascii_case(name) {
             continue;
         }
-        return match line.get(name.len()..)? {
-            [b':', value @ ..] => Some(Some((head, trim_spaces(value)))),
-            [b' ', ..] => None,
-            // A longer name (`Content-Length-X`), or a separator: not a framing field.
-            _ => Some(None),
+        return match line.get(name.len() + 1..) {
+            Some(value) if after == Some(&b':') => Framing::Field((head, trim_spaces(value))),
+            _ => Framing::Unsure,
         };
     }
-    Some(None)
+    Framing::Other
 }
 
 fn trim_spaces(b: &[u8]) -> &[u8] {

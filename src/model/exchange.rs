@@ -56,14 +56,15 @@ pub fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
 pub struct Fields {
     text: Box<str>,
     spans: Box<[Span]>,
-    /// Set by [`Fields::deferred`]: how to split `text`, and the result once it was.
+    /// Set by [`Fields::deferred`]: the head, how to split it, and the result once it was
+    /// (`text` and `spans` stay empty).
     split: Option<Split>,
 }
 
 /// The splitting of a deferred head.
 #[derive(Clone, Debug)]
 struct Split {
-    /// The head as received (validated when split, on the reading thread).
+    /// The head as received (checked as UTF-8 when split, on the reading thread).
     head: Box<[u8]>,
     how: fn(&[u8]) -> Fields,
     done: OnceCell<Box<Fields>>,

@@ -39,9 +39,10 @@ fn skimmed(buf: &[u8], dir: Dir) -> bool {
 
 #[test]
 fn real_heads_are_skimmed() {
-    // curl 8 and nginx 1.22 on this machine (tests/data/curl-nginx-*.pcap).
-    let req = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/8.14.1\r\nAccept: */*\r\n\r\n";
-    let resp = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 615\r\nConnection: keep-alive\r\nContent-Encoding: gzip\r\n\r\nbody";
+    // The first request and response heads of tests/data/nginx-gzip-chunked.pcap (curl 7.88
+    // and nginx 1.22 on this machine), byte for byte.
+    let req = b"GET /big.txt HTTP/1.1\r\nHost: 127.0.0.1:18081\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nAccept-Encoding: deflate, gzip, br, zstd\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 18:17:09 GMT\r\nContent-Type: text/plain\r\nLast-Modified: Tue, 14 May 2024 09:00:00 GMT\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nETag: W/\"66432810-5e244\"\r\nContent-Encoding: gzip\r\n\r\n3e8\r\n";
     assert!(skimmed(req, Dir::ToServer));
     assert!(skimmed(resp, Dir::ToClient));
     for (buf, dir) in [(&req[..], Dir::ToServer), (&resp[..], Dir::ToClient)] {
