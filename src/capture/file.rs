@@ -52,12 +52,12 @@ impl FileReader {
     pub fn open(path: &Path, index: usize) -> Result<FileReader, CaptureError> {
         let name = path.display().to_string();
         if path.as_os_str() == "-" {
-            return FileReader::from_reader(name, index, Box::new(std::io::stdin()), None);
+            return FileReader::with_source(name, index, Box::new(std::io::stdin()), None, true);
         }
         let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?, f)));
         let (meta, file) = opened.map_err(|e| At::new(0, ErrorKind::Open(e)).named(&name))?;
         let total = meta.is_file().then_some(meta.len());
-        FileReader::from_reader(name, index, Box::new(file), total)
+        FileReader::with_source(name, index, Box::new(file), total, true)
     }
 
     /// Any byte source (stdin, a pipe, a test's cursor); `total` = its size if known.
@@ -67,7 +67,18 @@ impl FileReader {
         r: Box<dyn Read + Send>,
         total: Option<u64>,
     ) -> Result<FileReader, CaptureError> {
-        match Self::start(index, r) {
+        FileReader::with_source(name, index, r, total, false)
+    }
+
+    /// `read_ahead`: read (and inflate) on a thread of its own, for files and stdin.
+    fn with_source(
+        name: String,
+        index: usize,
+        r: Box<dyn Read + Send>,
+        total: Option<u64>,
+        read_ahead: bool,
+    ) -> Result<FileReader, CaptureError> {
+        match Self::start(index, r, read_ahead) {
             Ok((input, parser, container, interfaces)) => Ok(FileReader {
                 name,
                 index,
@@ -90,8 +101,9 @@ impl FileReader {
     fn start(
         index: usize,
         r: Box<dyn Read + Send>,
+        read_ahead: bool,
     ) -> Result<(Input, Parser, Container, Vec<InterfaceInfo>), At> {
-        let mut input = Input::new(r)?;
+        let mut input = Input::new(r, read_ahead)?;
         let have = input.ensure(4)?;
         if have == 0 {
             return Err(At::new(0, ErrorKind::Empty));

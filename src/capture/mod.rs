@@ -28,6 +28,7 @@ mod interface;
 pub mod live;
 mod pcap;
 mod pcapng;
+mod prefetch;
 
 #[cfg(test)]
 mod build;
