@@ -9,7 +9,9 @@
 //! fields. Nothing is printed here (the report escapes).
 
 use super::skim::{self, Line};
-use crate::model::{known_or_owned, Dir, Fields, HttpVersion, KNOWN_METHODS, KNOWN_REASONS};
+use crate::model::{
+    known_or_owned, Dir, Fields, FindField, HttpVersion, KNOWN_METHODS, KNOWN_REASONS,
+};
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
@@ -187,10 +189,16 @@ fn skimmed(buf: &[u8], dir: Dir) -> Option<Parsed> {
         Dir::ToServer => split_request,
         Dir::ToClient => split_response,
     };
+    // A request's fields can be found by a scan; a response's rules (a space before the colon,
+    // folding) are left to the split.
+    let find: Option<FindField> = match dir {
+        Dir::ToServer => Some(skim::request_field),
+        Dir::ToClient => None,
+    };
     let Some(facts) = Facts::of(s.framing()) else {
         return Some(Parsed::Invalid);
     };
-    let headers = Fields::deferred(head, split);
+    let headers = Fields::deferred(head, split, find);
     let start = match s.line {
         Line::Request { method, target } => Start::Request {
             method: known_or_owned(method, KNOWN_METHODS),

@@ -94,6 +94,45 @@ pub(super) fn skim(buf: &[u8], dir: Dir) -> Option<Skim<'_>> {
     None
 }
 
+/// The first value of the field `name` (ASCII case-insensitive) in a request head that
+/// [`skim`] took, as its byte range in `head`: what httparse's split would give, found by a
+/// scan of the lines ([`crate::model::FindField`]).
+///
+/// In such a head every line is printable ASCII ending in CR LF, and with the parser's
+/// configuration httparse reads a request's field line as a name of token characters, a
+/// colon and a value without its surrounding spaces, and skips any other line (a space before
+/// the colon, an empty name, no colon). The property tests in `src/http/tests/skim.rs` hold
+/// the two to the same answers.
+pub(super) fn request_field(head: &[u8], name: &str) -> Option<(usize, usize)> {
+    let name = name.as_bytes();
+    let mut pos = line_end(head, 0)? + 2;
+    loop {
+        let cr = line_end(head, pos)?;
+        let line = head.get(pos..cr)?;
+        if line.is_empty() {
+            return None;
+        }
+        let colon = line
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(line.len());
+        if colon > 0
+            && line.get(colon) == Some(&b':')
+            && line.get(..colon)?.eq_ignore_ascii_case(name)
+        {
+            let value = line.get(colon + 1..)?;
+            let from = value.iter().position(|&c| c != b' ').unwrap_or(value.len());
+            let to = value
+                .iter()
+                .rposition(|&c| c != b' ')
+                .map_or(from, |e| e + 1);
+            let at = pos + colon + 1;
+            return Some((at + from, at + to));
+        }
+        pos = cr + 2;
+    }
+}
+
 /// Names of the fields framing reads (see `head::Facts`).
 const FRAMING: [&[u8]; 4] = [
     b"content-length",

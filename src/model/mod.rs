@@ -16,8 +16,8 @@ pub use connection::{
     SynPrint, MAX_BURSTS,
 };
 pub use exchange::{
-    known_or_owned, Exchange, Fields, HttpVersion, Message, Request, Response, KNOWN_METHODS,
-    KNOWN_REASONS,
+    known_or_owned, Exchange, Fields, FindField, HttpVersion, Message, Request, Response,
+    KNOWN_METHODS, KNOWN_REASONS,
 };
 pub use frame::Frame;
 pub use path::{Candidate, Evidence, Hop, HopKind, Path};
