@@ -6,26 +6,33 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 
 /// Longest IPv4 socket address: `255.255.255.255:65535`.
-const V4_MAX: usize = 21;
+pub const V4_MAX: usize = 21;
 
 /// Writes what `Display` prints for `addr`.
 pub fn write_addr<W: Write + ?Sized>(w: &mut W, addr: SocketAddr) -> io::Result<()> {
-    match addr {
-        SocketAddr::V4(a) => {
-            let mut buf = [0u8; V4_MAX];
-            let [o1, o2, o3, o4] = a.ip().octets();
-            // Fixed pieces within `V4_MAX`: 4 × 3 digits, 3 dots, a colon, 5 digits.
-            let mut at = decimal(&mut buf, 0, u16::from(o1));
-            for octet in [o2, o3, o4] {
-                buf[at] = b'.';
-                at = decimal(&mut buf, at + 1, u16::from(octet));
-            }
-            buf[at] = b':';
-            at = decimal(&mut buf, at + 1, a.port());
-            w.write_all(&buf[..at])
-        }
-        SocketAddr::V6(a) => write!(w, "{a}"),
+    match v4_text(addr) {
+        Some((buf, len)) => w.write_all(buf.get(..len).unwrap_or(&[])),
+        None => write!(w, "{addr}"),
     }
+}
+
+/// What `Display` prints for an IPv4 socket address, at the front of a fixed buffer, and its
+/// length (so a caller can copy the whole buffer, a fixed-size copy); `None` for IPv6.
+pub fn v4_text(addr: SocketAddr) -> Option<([u8; V4_MAX], usize)> {
+    let SocketAddr::V4(a) = addr else {
+        return None;
+    };
+    let mut buf = [0u8; V4_MAX];
+    let [o1, o2, o3, o4] = a.ip().octets();
+    // Fixed pieces within `V4_MAX`: 4 × 3 digits, 3 dots, a colon, 5 digits.
+    let mut at = decimal(&mut buf, 0, u16::from(o1));
+    for octet in [o2, o3, o4] {
+        buf[at] = b'.';
+        at = decimal(&mut buf, at + 1, u16::from(octet));
+    }
+    buf[at] = b':';
+    at = decimal(&mut buf, at + 1, a.port());
+    Some((buf, at))
 }
 
 /// Writes `n` in decimal into `buf` at `at` (room for 5 digits); returns the new end.
@@ -57,6 +64,9 @@ mod tests {
             let mut out = Vec::new();
             write_addr(&mut out, addr).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), addr.to_string());
+            if let Some((buf, len)) = v4_text(addr) {
+                assert_eq!(&buf[..len], addr.to_string().as_bytes());
+            }
         }
     }
 }

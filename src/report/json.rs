@@ -5,9 +5,9 @@
 //! reused line buffer, one `write_all` each; the summary (one per run) goes through serde with
 //! [`SafeFormatter`]. The tests hold the hand-written connection line to what serde writes.
 
-use super::addrfmt::write_addr;
-use super::json_line as line;
-use super::timefmt::rfc3339_bytes;
+use super::addrfmt::v4_text;
+use super::json_line::Line;
+use super::timefmt::{rfc3339_bytes, RFC3339_LEN};
 use crate::model::{AppInfo, Connection, DirStats, Exchange, Message, RoleSource, Timestamp};
 use crate::pipeline::{Sink, Summary};
 use crate::reassembly::ConnMeta;
@@ -19,17 +19,17 @@ use std::net::SocketAddr;
 /// Writes JSON lines to `W` (usually a buffered stdout).
 pub struct JsonSink<W: Write> {
     out: W,
-    /// The exchange or connection line being written, reused: its many small writes (a run of
-    /// plain text, an escape, a field name) are appends to a `Vec`, and `out` gets one
-    /// `write_all` per line.
-    line: Vec<u8>,
+    /// The exchange or connection line being written, reused: its many small writes (a field
+    /// name, a number, an escaped string) are appends to a [`Line`], which cannot fail, and
+    /// `out` gets one `write_all` per line.
+    line: Line,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
         JsonSink {
             out,
-            line: Vec::new(),
+            line: Line::default(),
         }
     }
 
@@ -55,67 +55,67 @@ impl<W: Write> Sink for JsonSink<W> {
         // Hand-written (see `json_line`); the field order is the schema's (docs/json.md).
         let w = &mut self.line;
         w.clear();
-        w.write_all(b"{\"kind\":\"exchange\",\"conn\":")?;
-        line::uint(w, ex.conn)?;
-        w.write_all(b",\"index\":")?;
-        line::uint(w, u64::from(ex.index))?;
-        w.write_all(b",\"client\":")?;
-        addr(w, conn.client)?;
-        w.write_all(b",\"server\":")?;
-        addr(w, conn.server)?;
+        w.raw(b"{\"kind\":\"exchange\",\"conn\":");
+        w.uint(ex.conn);
+        w.raw(b",\"index\":");
+        w.uint(u64::from(ex.index));
+        w.raw(b",\"client\":");
+        addr(w, conn.client);
+        w.raw(b",\"server\":");
+        addr(w, conn.server);
         if let Some(a) = conn.original_dst {
-            w.write_all(b",\"original_dst\":")?;
-            addr(w, a)?;
+            w.raw(b",\"original_dst\":");
+            addr(w, a);
         }
-        w.write_all(b",\"request\":")?;
+        w.raw(b",\"request\":");
         match &ex.request {
-            None => w.write_all(b"null")?,
+            None => w.raw(b"null"),
             Some(q) => {
-                w.write_all(b"{\"method\":")?;
-                line::string(w, &q.method)?;
-                w.write_all(b",\"target\":")?;
-                line::string(w, &q.target)?;
-                message(w, &q.msg)?;
+                w.raw(b"{\"method\":");
+                w.string(&q.method);
+                w.raw(b",\"target\":");
+                w.string(&q.target);
+                message(w, &q.msg);
             }
         }
-        w.write_all(b",\"response\":")?;
+        w.raw(b",\"response\":");
         match &ex.response {
-            None => w.write_all(b"null")?,
+            None => w.raw(b"null"),
             Some(r) => {
-                w.write_all(b"{\"status\":")?;
-                line::uint(w, u64::from(r.status))?;
-                w.write_all(b",\"reason\":")?;
-                line::string(w, &r.reason)?;
-                w.write_all(b",\"informational\":[")?;
+                w.raw(b"{\"status\":");
+                w.uint(u64::from(r.status));
+                w.raw(b",\"reason\":");
+                w.string(&r.reason);
+                w.raw(b",\"informational\":[");
                 for (i, code) in r.informational.iter().enumerate() {
                     if i > 0 {
-                        w.write_all(b",")?;
+                        w.byte(b',');
                     }
-                    line::uint(w, u64::from(*code))?;
+                    w.uint(u64::from(*code));
                 }
-                w.write_all(b"]")?;
-                message(w, &r.msg)?;
+                w.byte(b']');
+                message(w, &r.msg);
             }
         }
-        w.write_all(b",\"latency_ms\":")?;
+        w.raw(b",\"latency_ms\":");
         match ex.latency() {
             // serde_json's float format, so the figures read as before.
             Some(nanos) => serde_json::to_writer(&mut *w, &ms(nanos))?,
-            None => w.write_all(b"null")?,
+            None => w.raw(b"null"),
         }
-        w.write_all(if ex.incomplete() {
+        w.raw(if ex.incomplete() {
             b",\"incomplete\":true,\"notes\":["
         } else {
             b",\"incomplete\":false,\"notes\":["
-        })?;
+        });
         for (i, note) in ex.notes.iter().enumerate() {
             if i > 0 {
-                w.write_all(b",")?;
+                w.byte(b',');
             }
-            line::string(w, note)?;
+            w.string(note);
         }
-        w.write_all(b"]}\n")?;
-        self.out.write_all(&self.line)
+        w.raw(b"]}\n");
+        self.out.write_all(self.line.as_bytes())
     }
 
     fn connection(&mut self, c: &Connection) -> io::Result<()> {
@@ -124,19 +124,19 @@ impl<W: Write> Sink for JsonSink<W> {
         // holds it to what the serde structs below write.
         let (w, s) = (&mut self.line, &c.stats);
         w.clear();
-        w.write_all(b"{\"kind\":\"connection\",\"id\":")?;
-        line::uint(w, c.id)?;
-        w.write_all(b",\"client\":")?;
-        addr(w, c.client)?;
-        w.write_all(b",\"server\":")?;
-        addr(w, c.server)?;
-        w.write_all(match c.roles {
+        w.raw(b"{\"kind\":\"connection\",\"id\":");
+        w.uint(c.id);
+        w.raw(b",\"client\":");
+        addr(w, c.client);
+        w.raw(b",\"server\":");
+        addr(w, c.server);
+        w.raw(match c.roles {
             RoleSource::Handshake => b",\"roles\":\"handshake\",\"interface\":",
             RoleSource::Heuristic => b",\"roles\":\"heuristic\",\"interface\":",
-        })?;
+        });
         match c.interface {
-            Some(i) => line::uint(w, u64::from(i))?,
-            None => w.write_all(b"null")?,
+            Some(i) => w.uint(u64::from(i)),
+            None => w.raw(b"null"),
         }
         for (name, t) in [
             (&b",\"first\":"[..], Some(s.first)),
@@ -147,45 +147,45 @@ impl<W: Write> Sink for JsonSink<W> {
             (b",\"first_data\":", s.first_data),
             (b",\"rst\":", s.rst),
         ] {
-            w.write_all(name)?;
-            opt_time(w, t)?;
+            w.raw(name);
+            opt_time(w, t);
         }
-        w.write_all(b",\"handshake_rtt_ms\":")?;
+        w.raw(b",\"handshake_rtt_ms\":");
         match s.handshake_rtt() {
             Some(nanos) => serde_json::to_writer(&mut *w, &ms(nanos))?,
-            None => w.write_all(b"null")?,
+            None => w.raw(b"null"),
         }
-        w.write_all(b",\"end\":")?;
-        line::string(w, c.end.as_str())?;
-        w.write_all(b",\"to_server\":")?;
-        dir_stats(w, &s.dir[0])?;
-        w.write_all(b",\"to_client\":")?;
-        dir_stats(w, &s.dir[1])?;
-        w.write_all(b",\"app\":")?;
-        app(w, &c.app)?;
-        w.write_all(b",\"original_dst\":")?;
+        w.raw(b",\"end\":");
+        w.string(c.end.as_str());
+        w.raw(b",\"to_server\":");
+        dir_stats(w, &s.dir[0]);
+        w.raw(b",\"to_client\":");
+        dir_stats(w, &s.dir[1]);
+        w.raw(b",\"app\":");
+        app(w, &c.app);
+        w.raw(b",\"original_dst\":");
         match c.original_dst {
-            Some(a) => addr(w, a)?,
-            None => w.write_all(b"null")?,
+            Some(a) => addr(w, a),
+            None => w.raw(b"null"),
         }
         let print = s.syn_print;
         for (name, n) in [
             (&b",\"isn\":"[..], print.map(|p| p.isn)),
             (b",\"tsval\":", print.and_then(|p| p.tsval)),
         ] {
-            w.write_all(name)?;
+            w.raw(name);
             match n {
-                Some(n) => line::uint(w, u64::from(n))?,
-                None => w.write_all(b"null")?,
+                Some(n) => w.uint(u64::from(n)),
+                None => w.raw(b"null"),
             }
         }
-        w.write_all(b"}\n")?;
-        self.out.write_all(&self.line)
+        w.raw(b"}\n");
+        self.out.write_all(self.line.as_bytes())
     }
 }
 
 /// One direction's counters (`DirJson`'s fields, in order).
-fn dir_stats<W: Write + ?Sized>(w: &mut W, d: &DirStats) -> io::Result<()> {
+fn dir_stats(w: &mut Line, d: &DirStats) {
     for (name, n) in [
         (&b"{\"packets\":"[..], d.packets),
         (b",\"bytes\":", d.bytes),
@@ -195,50 +195,50 @@ fn dir_stats<W: Write + ?Sized>(w: &mut W, d: &DirStats) -> io::Result<()> {
         (b",\"zero_windows\":", d.zero_windows),
         (b",\"gap_bytes\":", d.gap_bytes),
     ] {
-        w.write_all(name)?;
-        line::uint(w, n)?;
+        w.raw(name);
+        w.uint(n);
     }
-    w.write_all(b",\"fin\":")?;
-    opt_time(w, d.fin)?;
-    w.write_all(b"}")
+    w.raw(b",\"fin\":");
+    opt_time(w, d.fin);
+    w.byte(b'}');
 }
 
 /// What the connection carried (`AppJson`, internally tagged by `protocol`).
-fn app<W: Write + ?Sized>(w: &mut W, a: &AppInfo) -> io::Result<()> {
+fn app(w: &mut Line, a: &AppInfo) {
     match a {
-        AppInfo::Unknown => w.write_all(b"{\"protocol\":\"unknown\"}"),
+        AppInfo::Unknown => w.raw(b"{\"protocol\":\"unknown\"}"),
         AppInfo::Http { exchanges } => {
-            w.write_all(b"{\"protocol\":\"http\",\"exchanges\":")?;
-            line::uint(w, u64::from(*exchanges))?;
-            w.write_all(b"}")
+            w.raw(b"{\"protocol\":\"http\",\"exchanges\":");
+            w.uint(u64::from(*exchanges));
+            w.byte(b'}');
         }
         AppInfo::Upgraded { exchanges } => {
-            w.write_all(b"{\"protocol\":\"http-upgraded\",\"exchanges\":")?;
-            line::uint(w, u64::from(*exchanges))?;
-            w.write_all(b"}")
+            w.raw(b"{\"protocol\":\"http-upgraded\",\"exchanges\":");
+            w.uint(u64::from(*exchanges));
+            w.byte(b'}');
         }
         AppInfo::Tls { sni, alpn, .. } => {
-            w.write_all(b"{\"protocol\":\"tls\",\"sni\":")?;
+            w.raw(b"{\"protocol\":\"tls\",\"sni\":");
             match sni {
-                Some(sni) => line::string(w, sni)?,
-                None => w.write_all(b"null")?,
+                Some(sni) => w.string(sni),
+                None => w.raw(b"null"),
             }
-            w.write_all(b",\"alpn\":[")?;
+            w.raw(b",\"alpn\":[");
             for (i, p) in alpn.iter().enumerate() {
                 if i > 0 {
-                    w.write_all(b",")?;
+                    w.byte(b',');
                 }
-                line::string(w, p)?;
+                w.string(p);
             }
-            w.write_all(b"]}")
+            w.raw(b"]}");
         }
     }
 }
 
-fn opt_time<W: Write + ?Sized>(w: &mut W, t: Option<Timestamp>) -> io::Result<()> {
+fn opt_time(w: &mut Line, t: Option<Timestamp>) {
     match t {
         Some(t) => time(w, t),
-        None => w.write_all(b"null"),
+        None => w.raw(b"null"),
     }
 }
 
@@ -256,51 +256,58 @@ pub(super) fn ms(nanos: i64) -> f64 {
 }
 
 /// The fields of a request or response after its first line, closing its object.
-fn message<W: Write + ?Sized>(w: &mut W, m: &Message) -> io::Result<()> {
-    w.write_all(b",\"version\":\"")?;
-    w.write_all(m.version.as_str().as_bytes())?;
-    w.write_all(b"\",\"headers\":[")?;
+fn message(w: &mut Line, m: &Message) {
+    w.raw(b",\"version\":\"");
+    w.raw(m.version.as_str().as_bytes());
+    w.raw(b"\",\"headers\":[");
     for (i, (name, value)) in m.headers().enumerate() {
-        w.write_all(if i > 0 { b",[" } else { b"[" })?;
-        line::string(w, name)?;
-        w.write_all(b",")?;
-        line::string(w, value)?;
-        w.write_all(b"]")?;
+        w.raw(if i > 0 { b",[" } else { b"[" });
+        w.string(name);
+        w.byte(b',');
+        w.string(value);
+        w.byte(b']');
     }
-    w.write_all(b"],\"first_byte\":")?;
-    time(w, m.first_byte)?;
-    w.write_all(b",\"complete\":")?;
+    w.raw(b"],\"first_byte\":");
+    time(w, m.first_byte);
+    w.raw(b",\"complete\":");
     match m.complete {
-        Some(t) => time(w, t)?,
-        None => w.write_all(b"null")?,
+        Some(t) => time(w, t),
+        None => w.raw(b"null"),
     }
-    w.write_all(b",\"head_bytes\":")?;
-    line::uint(w, u64::from(m.head_len))?;
-    w.write_all(b",\"body_bytes\":")?;
-    line::uint(w, m.body_len)?;
-    w.write_all(b",\"gap_bytes\":")?;
-    line::uint(w, m.gap_bytes)?;
-    w.write_all(b",\"body_preview\":")?;
-    line::string(w, &lossy(&m.body_preview))?;
-    w.write_all(b",\"preview_note\":")?;
+    w.raw(b",\"head_bytes\":");
+    w.uint(u64::from(m.head_len));
+    w.raw(b",\"body_bytes\":");
+    w.uint(m.body_len);
+    w.raw(b",\"gap_bytes\":");
+    w.uint(m.gap_bytes);
+    w.raw(b",\"body_preview\":");
+    w.string(&lossy(&m.body_preview));
+    w.raw(b",\"preview_note\":");
     match &m.preview_note {
-        Some(note) => line::string(w, note)?,
-        None => w.write_all(b"null")?,
+        Some(note) => w.string(note),
+        None => w.raw(b"null"),
     }
-    w.write_all(b"}")
+    w.byte(b'}');
 }
 
-fn time<W: Write + ?Sized>(w: &mut W, t: Timestamp) -> io::Result<()> {
-    w.write_all(b"\"")?;
-    w.write_all(&rfc3339_bytes(t))?;
-    w.write_all(b"\"")
+/// A timestamp as a JSON string (digits and separators: nothing to escape).
+fn time(w: &mut Line, t: Timestamp) {
+    let mut text = [b'"'; RFC3339_LEN + 2];
+    if let Some(digits) = text.get_mut(1..=RFC3339_LEN) {
+        digits.copy_from_slice(&rfc3339_bytes(t));
+    }
+    w.prefix(&text, text.len());
 }
 
 /// Addresses print only digits, hex, `.:[]%`: nothing to escape.
-fn addr<W: Write + ?Sized>(w: &mut W, a: SocketAddr) -> io::Result<()> {
-    w.write_all(b"\"")?;
-    write_addr(w, a)?;
-    w.write_all(b"\"")
+fn addr(w: &mut Line, a: SocketAddr) {
+    w.byte(b'"');
+    match v4_text(a) {
+        Some((text, len)) => w.prefix(&text, len),
+        // Appending cannot fail.
+        None => drop(write!(w, "{a}")),
+    }
+    w.byte(b'"');
 }
 
 /// A string as the serde path writes it (for the test that holds `json_line` to the same bytes).
