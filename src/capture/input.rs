@@ -12,7 +12,7 @@
 //! Wireshark reads `.pcap.gz`. This module knows nothing of pcap or pcapng.
 
 use super::error::{At, ErrorKind};
-use super::prefetch::{Filled, Prefetch};
+use super::prefetch::{Chunk, Prefetch};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,6 +49,14 @@ enum Source {
 /// A refillable window over a byte stream.
 pub(crate) struct Input {
     src: Source,
+    win: Window,
+    eof: bool,
+    raw: Arc<AtomicU64>,
+    gzip: bool,
+}
+
+/// The bytes read and not yet consumed, and where they sit in the stream.
+struct Window {
     buf: Vec<u8>,
     /// `buf[start..end]` is read but not yet consumed.
     start: usize,
@@ -56,9 +64,14 @@ pub(crate) struct Input {
     /// Stream offset of `buf[0]`, modulo 2^64: a chunk's data starts after its head room, so
     /// at the first chunk `buf[0]` lies "before" the stream; offsets use wrapping adds.
     base: u64,
-    eof: bool,
-    raw: Arc<AtomicU64>,
-    gzip: bool,
+}
+
+/// How a refill ended short of an error.
+enum Filled {
+    /// The bytes asked for are there.
+    Enough,
+    /// The stream ended first.
+    End,
 }
 
 impl Input {
@@ -88,10 +101,12 @@ impl Input {
         };
         Ok(Input {
             src,
-            buf,
-            start: 0,
-            end: 0,
-            base: 0,
+            win: Window {
+                buf,
+                start: 0,
+                end: 0,
+                base: 0,
+            },
             eof: false,
             raw,
             gzip,
@@ -110,13 +125,14 @@ impl Input {
     /// Stream offset of the first unconsumed byte.
     #[inline]
     pub fn offset(&self) -> u64 {
-        self.base.wrapping_add(self.start as u64)
+        self.win.offset()
     }
 
     /// The unconsumed bytes now in the buffer.
     #[inline]
     pub fn avail(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or_default()
+        let w = &self.win;
+        w.buf.get(w.start..w.end).unwrap_or_default()
     }
 
     /// Makes `n` bytes available unless the stream ends first; returns how many are available
@@ -124,7 +140,7 @@ impl Input {
     /// is capped.
     #[inline]
     pub fn ensure(&mut self, n: usize) -> Result<usize, At> {
-        let have = self.end - self.start;
+        let have = self.win.len();
         if have >= n || self.eof {
             return Ok(have);
         }
@@ -133,33 +149,99 @@ impl Input {
 
     #[cold]
     fn refill(&mut self, n: usize) -> Result<usize, At> {
-        if matches!(self.src, Source::Direct(_)) {
-            return self.refill_direct(n);
-        }
-        while self.end - self.start < n && !self.eof {
-            let Source::Ahead(ahead) = &self.src else {
-                break;
-            };
-            match ahead.next() {
-                Filled::Data { buf, at, len } => {
-                    let spent = self.take_chunk(buf, at, len);
-                    if let Source::Ahead(ahead) = &self.src {
-                        ahead.give_back(spent);
-                    }
-                }
-                Filled::End => self.eof = true,
-                Filled::Failed(e) => {
-                    self.eof = true;
-                    return Err(self.failed(e));
-                }
+        let filled = match &mut self.src {
+            Source::Direct(src) => self.win.read_from(src.as_mut(), n),
+            Source::Ahead(ahead) => self.win.take_from(ahead, n),
+        };
+        match filled {
+            Ok(Filled::Enough) => {}
+            Ok(Filled::End) => self.eof = true,
+            Err(e) => {
+                self.eof = true;
+                let at = self.win.base.wrapping_add(self.win.end as u64);
+                let kind = if self.gzip {
+                    ErrorKind::Gzip(e)
+                } else {
+                    ErrorKind::Io(e)
+                };
+                return Err(At::new(at, kind));
             }
         }
-        Ok(self.end - self.start)
+        Ok(self.win.len())
+    }
+
+    /// Marks `n` bytes consumed. Their contents stay valid until the next `ensure` refills.
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        let w = &mut self.win;
+        w.start = w.start.saturating_add(n).min(w.end);
+    }
+
+    /// Buffer position of the first unconsumed byte, for [`Input::slice`].
+    #[inline]
+    pub fn pos(&self) -> usize {
+        self.win.start
+    }
+
+    /// Bytes at buffer position `at` (as returned by `pos`), empty if out of range.
+    #[inline]
+    pub fn slice(&self, at: usize, len: usize) -> &[u8] {
+        self.win
+            .buf
+            .get(at..at.saturating_add(len))
+            .unwrap_or_default()
+    }
+}
+
+impl Window {
+    #[inline]
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    #[inline]
+    fn offset(&self) -> u64 {
+        self.base.wrapping_add(self.start as u64)
+    }
+
+    /// Reads `src` into this buffer, behind the unread tail moved to the front, until `n`
+    /// bytes are unread or the stream ends.
+    fn read_from(&mut self, src: &mut dyn Read, n: usize) -> io::Result<Filled> {
+        self.compact();
+        if n > self.buf.len() {
+            // A legitimately large record: grow to fit it (bounded by MAX_RECORD).
+            self.buf
+                .resize(n.next_power_of_two().min(MAX_RECORD).max(n), 0);
+        }
+        while self.end < n {
+            let Some(room) = self.buf.get_mut(self.end..) else {
+                break;
+            };
+            match src.read(room) {
+                Ok(0) => return Ok(Filled::End),
+                Ok(got) => self.end += got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Filled::Enough)
+    }
+
+    /// Takes chunks from the read-ahead thread until `n` bytes are unread or the stream ends.
+    fn take_from(&mut self, ahead: &Prefetch, n: usize) -> io::Result<Filled> {
+        while self.len() < n {
+            match ahead.next() {
+                Chunk::Data { buf, at, len } => ahead.give_back(self.take_chunk(buf, at, len)),
+                Chunk::End => return Ok(Filled::End),
+                Chunk::Failed(e) => return Err(e),
+            }
+        }
+        Ok(Filled::Enough)
     }
 
     /// Makes a chunk from the read-ahead thread current; returns the buffer now spent.
     fn take_chunk(&mut self, mut chunk: Vec<u8>, head: usize, len: usize) -> Vec<u8> {
-        let tail = self.end - self.start;
+        let tail = self.len();
         if tail <= head {
             // The usual case: the tail (part of one record) goes into the head room.
             let at = head - tail;
@@ -200,70 +282,6 @@ impl Input {
             self.end -= self.start;
             self.start = 0;
         }
-    }
-
-    /// The error for a failed read, at the stream offset where it happened.
-    fn failed(&self, e: io::Error) -> At {
-        let at = self.base.wrapping_add(self.end as u64);
-        let kind = if self.gzip {
-            ErrorKind::Gzip(e)
-        } else {
-            ErrorKind::Io(e)
-        };
-        At::new(at, kind)
-    }
-
-    fn refill_direct(&mut self, n: usize) -> Result<usize, At> {
-        self.compact();
-        if n > self.buf.len() {
-            // A legitimately large record: grow to fit it (bounded by MAX_RECORD).
-            self.buf
-                .resize(n.next_power_of_two().min(MAX_RECORD).max(n), 0);
-        }
-        let Source::Direct(src) = &mut self.src else {
-            return Ok(self.end);
-        };
-        let mut failure = None;
-        while self.end < n {
-            let Some(room) = self.buf.get_mut(self.end..) else {
-                break;
-            };
-            match src.read(room) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(got) => self.end += got,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.eof = true;
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        match failure {
-            Some(e) => Err(self.failed(e)),
-            None => Ok(self.end),
-        }
-    }
-
-    /// Marks `n` bytes consumed. Their contents stay valid until the next `ensure` refills.
-    #[inline]
-    pub fn consume(&mut self, n: usize) {
-        self.start = self.start.saturating_add(n).min(self.end);
-    }
-
-    /// Buffer position of the first unconsumed byte, for [`Input::slice`].
-    #[inline]
-    pub fn pos(&self) -> usize {
-        self.start
-    }
-
-    /// Bytes at buffer position `at` (as returned by `pos`), empty if out of range.
-    #[inline]
-    pub fn slice(&self, at: usize, len: usize) -> &[u8] {
-        self.buf.get(at..at.saturating_add(len)).unwrap_or_default()
     }
 }
 

@@ -39,7 +39,7 @@ const BUF_LEN: usize = HEAD + CHUNK + READ_ALIGN;
 const IN_FLIGHT: usize = 2;
 
 /// What the read-ahead thread delivers.
-pub enum Filled {
+pub enum Chunk {
     /// `buf[at..at + len]` holds the next bytes of the stream; `at` >= [`HEAD`].
     Data { buf: Vec<u8>, at: usize, len: usize },
     /// The source ended.
@@ -50,14 +50,14 @@ pub enum Filled {
 
 /// The parser's end of a read-ahead thread.
 pub struct Prefetch {
-    filled: Receiver<Filled>,
+    filled: Receiver<Chunk>,
     spent: Sender<Vec<u8>>,
 }
 
 impl Prefetch {
     /// Starts a thread reading `src` until it ends, fails, or this end is dropped.
     pub fn start(src: Box<dyn Read + Send>) -> io::Result<Prefetch> {
-        let (filled_tx, filled) = sync_channel::<Filled>(IN_FLIGHT);
+        let (filled_tx, filled) = sync_channel::<Chunk>(IN_FLIGHT);
         let (spent, spent_rx) = channel::<Vec<u8>>();
         std::thread::Builder::new()
             .name("hopscope-read".into())
@@ -65,9 +65,13 @@ impl Prefetch {
         Ok(Prefetch { filled, spent })
     }
 
-    /// The next chunk, waiting for it. A thread that died without a word counts as an end.
-    pub fn next(&self) -> Filled {
-        self.filled.recv().unwrap_or(Filled::End)
+    /// The next chunk, waiting for it. The thread always sends an end or a failure last, so
+    /// a channel closed without one means the thread died: a failure, never a clean end
+    /// that would pass a cut stream off as whole.
+    pub fn next(&self) -> Chunk {
+        self.filled
+            .recv()
+            .unwrap_or_else(|_| Chunk::Failed(io::Error::other("the read-ahead thread stopped")))
     }
 
     /// Hands a chunk buffer back for reuse (dropped if it is not chunk-shaped).
@@ -88,18 +92,18 @@ fn data_at(buf: &[u8]) -> usize {
 
 /// The thread's loop: read, send, repeat; stops at the end, on an error, or when the parser
 /// is gone (its receiver dropped).
-fn fill(mut src: Box<dyn Read + Send>, out: &SyncSender<Filled>, spent: &Receiver<Vec<u8>>) {
+fn fill(mut src: Box<dyn Read + Send>, out: &SyncSender<Chunk>, spent: &Receiver<Vec<u8>>) {
     loop {
         let mut buf = spent.try_recv().unwrap_or_else(|_| vec![0; BUF_LEN]);
         let at = data_at(&buf);
         let room = buf.get_mut(at..at + CHUNK).unwrap_or_default();
         let msg = match src.read(room) {
-            Ok(0) => Filled::End,
-            Ok(len) => Filled::Data { buf, at, len },
+            Ok(0) => Chunk::End,
+            Ok(len) => Chunk::Data { buf, at, len },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => Filled::Failed(e),
+            Err(e) => Chunk::Failed(e),
         };
-        let last = !matches!(msg, Filled::Data { .. });
+        let last = !matches!(msg, Chunk::Data { .. });
         if out.send(msg).is_err() || last {
             return;
         }
@@ -117,16 +121,29 @@ mod tests {
         let mut got = Vec::new();
         loop {
             match ahead.next() {
-                Filled::Data { buf, at, len } => {
+                Chunk::Data { buf, at, len } => {
                     assert!(at >= HEAD && at + len <= buf.len());
                     assert_eq!(buf[at..].as_ptr() as usize % READ_ALIGN, 0);
                     got.extend_from_slice(&buf[at..at + len]);
                     ahead.give_back(buf);
                 }
-                Filled::End => break,
-                Filled::Failed(e) => panic!("{e}"),
+                Chunk::End => break,
+                Chunk::Failed(e) => panic!("{e}"),
             }
         }
         assert_eq!(got, data);
+    }
+
+    /// A reader that dies mid-stream (here, a panic in the source) is a failure, not an end.
+    #[test]
+    fn a_dead_reader_is_a_failure() {
+        struct Dies;
+        impl Read for Dies {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("source gone (expected by the test)");
+            }
+        }
+        let ahead = Prefetch::start(Box::new(Dies)).unwrap();
+        assert!(matches!(ahead.next(), Chunk::Failed(_)));
     }
 }

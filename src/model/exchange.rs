@@ -192,30 +192,23 @@ impl Fields {
 
     /// First value with this name (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        if let Some(Split {
-            head,
-            find: Some(find),
-            done,
-            ..
-        }) = &self.split
-        {
-            if done.get().is_none() {
-                let found = find(head, name).map(|(from, to)| head.get(from..to));
-                match found {
-                    None => return None,
-                    Some(Some(value)) => {
-                        if let Ok(value) = std::str::from_utf8(value) {
-                            return Some(value);
-                        }
-                    }
-                    // Not text (or a finder's bad range): the split decides.
-                    Some(None) => {}
-                }
-            }
+        if let Some(found) = self.find_unsplit(name) {
+            return found;
         }
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+
+    /// [`Fields::get`] answered by a deferred head's finder, before the head is split; `None`
+    /// (the split decides) without a finder, once split, or for a value that is not text.
+    fn find_unsplit(&self, name: &str) -> Option<Option<&str>> {
+        let s = self.split.as_ref()?;
+        let find = s.find.filter(|_| s.done.get().is_none())?;
+        match find(&s.head, name) {
+            None => Some(None),
+            Some((from, to)) => std::str::from_utf8(s.head.get(from..to)?).ok().map(Some),
+        }
     }
 
     pub fn len(&self) -> usize {

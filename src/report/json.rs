@@ -296,7 +296,7 @@ fn time(w: &mut Line, t: Timestamp) {
     if let Some(digits) = text.get_mut(1..=RFC3339_LEN) {
         digits.copy_from_slice(&rfc3339_bytes(t));
     }
-    w.prefix(&text, text.len());
+    w.raw(&text);
 }
 
 /// Addresses print only digits, hex, `.:[]%`: nothing to escape.
